@@ -1,0 +1,394 @@
+//! Cryptographic operations: C_Encrypt*, C_Decrypt*, C_Digest*, C_Sign*, C_Verify*,
+//! C_GenerateRandom and C_SeedRandom (PKCS#11 3.0 §5.8–§5.13, §5.15).
+//!
+//! Each `*_init` checks the key against the policy (usage attribute, key type) once, captures
+//! the key value in the operation, and parks the operation in the session. Per the spec, an
+//! error in an update or final call ends the operation.
+
+use super::Hsm;
+use crate::attributes::{AttributeType as A, KeyType, ObjectClass};
+use crate::error::{Error, Result};
+use crate::mechanisms::{Mechanism, aes_gcm, ec, ecdsa, flags, hmac, sha256};
+use crate::object::{ObjectHandle, SessionHandle};
+use crate::platform::Platform;
+use crate::policy;
+use crate::session::{CipherOp, SignOp, VerifyOp};
+use alloc::vec;
+use alloc::vec::Vec;
+use rand_core::Rng as _;
+
+/// Which cipher direction an operation slot holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Encrypt,
+    Decrypt,
+}
+
+impl<P: Platform> Hsm<P> {
+    fn cipher_init(
+        &mut self,
+        session: SessionHandle,
+        mechanism: &Mechanism,
+        key: ObjectHandle,
+        dir: Direction,
+    ) -> Result<()> {
+        let slot_busy = {
+            let ops = &self.session(session)?.ops;
+            match dir {
+                Direction::Encrypt => ops.encrypt.is_some(),
+                Direction::Decrypt => ops.decrypt.is_some(),
+            }
+        };
+        if slot_busy {
+            return Err(Error::OperationActive);
+        }
+        let (flag, usage) = match dir {
+            Direction::Encrypt => (flags::ENCRYPT, A::Encrypt),
+            Direction::Decrypt => (flags::DECRYPT, A::Decrypt),
+        };
+        mechanism.require(flag)?;
+        let object = self.key(session, key, Error::KeyHandleInvalid)?;
+        policy::check_usage(&object.attrs, usage)?;
+        if object.class() != ObjectClass::SecretKey || object.key_type() != Some(KeyType::Aes) {
+            return Err(Error::KeyTypeInconsistent);
+        }
+        let value = self.key_material(key)?;
+        let op = match mechanism {
+            Mechanism::AesGcm(params) => CipherOp::Gcm(aes_gcm::GcmOperation::new(
+                value,
+                params.clone(),
+                dir == Direction::Decrypt,
+            )?),
+            _ => return Err(Error::MechanismInvalid),
+        };
+        let ops = &mut self.session_mut(session)?.ops;
+        match dir {
+            Direction::Encrypt => ops.encrypt = Some(op),
+            Direction::Decrypt => ops.decrypt = Some(op),
+        }
+        Ok(())
+    }
+
+    fn cipher_take(&mut self, session: SessionHandle, dir: Direction) -> Result<CipherOp> {
+        let ops = &mut self.session_mut(session)?.ops;
+        match dir {
+            Direction::Encrypt => ops.encrypt.take(),
+            Direction::Decrypt => ops.decrypt.take(),
+        }
+        .ok_or(Error::OperationNotInitialized)
+    }
+
+    fn cipher_update(
+        &mut self,
+        session: SessionHandle,
+        data: &[u8],
+        dir: Direction,
+    ) -> Result<Vec<u8>> {
+        let mut op = self.cipher_take(session, dir)?;
+        let out = match &mut op {
+            CipherOp::Gcm(gcm) => {
+                gcm.update(data);
+                Vec::new()
+            }
+        };
+        let ops = &mut self.session_mut(session)?.ops;
+        match dir {
+            Direction::Encrypt => ops.encrypt = Some(op),
+            Direction::Decrypt => ops.decrypt = Some(op),
+        }
+        Ok(out)
+    }
+
+    fn cipher_finish(
+        &mut self,
+        session: SessionHandle,
+        last: &[u8],
+        dir: Direction,
+    ) -> Result<Vec<u8>> {
+        match self.cipher_take(session, dir)? {
+            CipherOp::Gcm(gcm) => gcm.finish(&self.provider, last),
+        }
+    }
+
+    /// C_EncryptInit (CKM_AES_GCM; the key needs CKA_ENCRYPT).
+    pub fn encrypt_init(
+        &mut self,
+        session: SessionHandle,
+        mechanism: &Mechanism,
+        key: ObjectHandle,
+    ) -> Result<()> {
+        self.cipher_init(session, mechanism, key, Direction::Encrypt)
+    }
+
+    /// C_Encrypt: single-part; ends the operation.
+    pub fn encrypt(&mut self, session: SessionHandle, data: &[u8]) -> Result<Vec<u8>> {
+        self.cipher_finish(session, data, Direction::Encrypt)
+    }
+
+    /// C_EncryptUpdate: GCM returns nothing until the final part.
+    pub fn encrypt_update(&mut self, session: SessionHandle, data: &[u8]) -> Result<Vec<u8>> {
+        self.cipher_update(session, data, Direction::Encrypt)
+    }
+
+    /// C_EncryptFinal.
+    pub fn encrypt_final(&mut self, session: SessionHandle) -> Result<Vec<u8>> {
+        self.cipher_finish(session, &[], Direction::Encrypt)
+    }
+
+    /// C_DecryptInit (CKM_AES_GCM; the key needs CKA_DECRYPT).
+    pub fn decrypt_init(
+        &mut self,
+        session: SessionHandle,
+        mechanism: &Mechanism,
+        key: ObjectHandle,
+    ) -> Result<()> {
+        self.cipher_init(session, mechanism, key, Direction::Decrypt)
+    }
+
+    /// C_Decrypt: single-part; a failed tag is CKR_ENCRYPTED_DATA_INVALID with no output.
+    pub fn decrypt(&mut self, session: SessionHandle, data: &[u8]) -> Result<Vec<u8>> {
+        self.cipher_finish(session, data, Direction::Decrypt)
+    }
+
+    /// C_DecryptUpdate: nothing is released before the tag is verified.
+    pub fn decrypt_update(&mut self, session: SessionHandle, data: &[u8]) -> Result<Vec<u8>> {
+        self.cipher_update(session, data, Direction::Decrypt)
+    }
+
+    /// C_DecryptFinal.
+    pub fn decrypt_final(&mut self, session: SessionHandle) -> Result<Vec<u8>> {
+        self.cipher_finish(session, &[], Direction::Decrypt)
+    }
+
+    /// C_DigestInit (CKM_SHA256).
+    pub fn digest_init(&mut self, session: SessionHandle, mechanism: &Mechanism) -> Result<()> {
+        if self.session(session)?.ops.digest.is_some() {
+            return Err(Error::OperationActive);
+        }
+        mechanism.require(flags::DIGEST)?;
+        let op = sha256::DigestOperation::new(&self.provider);
+        self.session_mut(session)?.ops.digest = Some(op);
+        Ok(())
+    }
+
+    /// C_Digest: single-part.
+    pub fn digest(&mut self, session: SessionHandle, data: &[u8]) -> Result<Vec<u8>> {
+        let mut op = self
+            .session_mut(session)?
+            .ops
+            .digest
+            .take()
+            .ok_or(Error::OperationNotInitialized)?;
+        op.update(data);
+        Ok(op.finish())
+    }
+
+    /// C_DigestUpdate.
+    pub fn digest_update(&mut self, session: SessionHandle, data: &[u8]) -> Result<()> {
+        let op = self
+            .session_mut(session)?
+            .ops
+            .digest
+            .as_mut()
+            .ok_or(Error::OperationNotInitialized)?;
+        op.update(data);
+        Ok(())
+    }
+
+    /// C_DigestFinal.
+    pub fn digest_final(&mut self, session: SessionHandle) -> Result<Vec<u8>> {
+        let op = self
+            .session_mut(session)?
+            .ops
+            .digest
+            .take()
+            .ok_or(Error::OperationNotInitialized)?;
+        Ok(op.finish())
+    }
+
+    /// C_SignInit: CKM_ECDSA / CKM_ECDSA_SHA256 with a P-256 private key, CKM_SHA256_HMAC with a
+    /// generic secret; the key needs CKA_SIGN.
+    pub fn sign_init(
+        &mut self,
+        session: SessionHandle,
+        mechanism: &Mechanism,
+        key: ObjectHandle,
+    ) -> Result<()> {
+        if self.session(session)?.ops.sign.is_some() {
+            return Err(Error::OperationActive);
+        }
+        mechanism.require(flags::SIGN)?;
+        let object = self.key(session, key, Error::KeyHandleInvalid)?;
+        policy::check_usage(&object.attrs, A::Sign)?;
+        let kind = (object.class(), object.key_type());
+        let value = self.key_material(key)?;
+        let op = match (mechanism, kind) {
+            (
+                Mechanism::Ecdsa | Mechanism::EcdsaSha256,
+                (ObjectClass::PrivateKey, Some(KeyType::Ec)),
+            ) => SignOp::Ecdsa(ecdsa::SignOperation::new(
+                &self.provider,
+                value,
+                *mechanism == Mechanism::EcdsaSha256,
+            )),
+            (Mechanism::Sha256Hmac, (ObjectClass::SecretKey, Some(KeyType::GenericSecret))) => {
+                SignOp::Hmac(hmac::MacOperation::new(&self.provider, value.expose())?)
+            }
+            _ => return Err(Error::KeyTypeInconsistent),
+        };
+        self.session_mut(session)?.ops.sign = Some(op);
+        Ok(())
+    }
+
+    /// C_Sign: single-part.
+    pub fn sign(&mut self, session: SessionHandle, data: &[u8]) -> Result<Vec<u8>> {
+        match self
+            .session_mut(session)?
+            .ops
+            .sign
+            .take()
+            .ok_or(Error::OperationNotInitialized)?
+        {
+            SignOp::Ecdsa(op) => op.finish(&self.provider, data),
+            SignOp::Hmac(mut op) => {
+                op.update(data);
+                Ok(op.sign())
+            }
+        }
+    }
+
+    /// C_SignUpdate (not for CKM_ECDSA, which is single-part: CKR_FUNCTION_NOT_SUPPORTED).
+    pub fn sign_update(&mut self, session: SessionHandle, data: &[u8]) -> Result<()> {
+        let slot = &mut self.session_mut(session)?.ops.sign;
+        let result = match slot.as_mut().ok_or(Error::OperationNotInitialized)? {
+            SignOp::Ecdsa(op) => op.update(data),
+            SignOp::Hmac(op) => {
+                op.update(data);
+                Ok(())
+            }
+        };
+        if result.is_err() {
+            *slot = None;
+        }
+        result
+    }
+
+    /// C_SignFinal.
+    pub fn sign_final(&mut self, session: SessionHandle) -> Result<Vec<u8>> {
+        match self
+            .session_mut(session)?
+            .ops
+            .sign
+            .take()
+            .ok_or(Error::OperationNotInitialized)?
+        {
+            SignOp::Ecdsa(op) => op.finish(&self.provider, &[]),
+            SignOp::Hmac(op) => Ok(op.sign()),
+        }
+    }
+
+    /// C_VerifyInit: CKM_ECDSA / CKM_ECDSA_SHA256 with a P-256 public key, CKM_SHA256_HMAC with a
+    /// generic secret; the key needs CKA_VERIFY.
+    pub fn verify_init(
+        &mut self,
+        session: SessionHandle,
+        mechanism: &Mechanism,
+        key: ObjectHandle,
+    ) -> Result<()> {
+        if self.session(session)?.ops.verify.is_some() {
+            return Err(Error::OperationActive);
+        }
+        mechanism.require(flags::VERIFY)?;
+        let object = self.key(session, key, Error::KeyHandleInvalid)?;
+        policy::check_usage(&object.attrs, A::Verify)?;
+        let op = match (mechanism, object.class(), object.key_type()) {
+            (
+                Mechanism::Ecdsa | Mechanism::EcdsaSha256,
+                ObjectClass::PublicKey,
+                Some(KeyType::Ec),
+            ) => {
+                let point = ec::decode_point(
+                    object
+                        .attrs
+                        .bytes(A::EcPoint)
+                        .ok_or(Error::KeyTypeInconsistent)?,
+                )?
+                .to_vec();
+                VerifyOp::Ecdsa(ecdsa::VerifyOperation::new(
+                    &self.provider,
+                    point,
+                    *mechanism == Mechanism::EcdsaSha256,
+                ))
+            }
+            (Mechanism::Sha256Hmac, ObjectClass::SecretKey, Some(KeyType::GenericSecret)) => {
+                let value = self.key_material(key)?;
+                VerifyOp::Hmac(hmac::MacOperation::new(&self.provider, value.expose())?)
+            }
+            _ => return Err(Error::KeyTypeInconsistent),
+        };
+        self.session_mut(session)?.ops.verify = Some(op);
+        Ok(())
+    }
+
+    /// C_Verify: single-part.
+    pub fn verify(&mut self, session: SessionHandle, data: &[u8], signature: &[u8]) -> Result<()> {
+        match self
+            .session_mut(session)?
+            .ops
+            .verify
+            .take()
+            .ok_or(Error::OperationNotInitialized)?
+        {
+            VerifyOp::Ecdsa(op) => op.finish(&self.provider, data, signature),
+            VerifyOp::Hmac(mut op) => {
+                op.update(data);
+                op.verify(signature)
+            }
+        }
+    }
+
+    /// C_VerifyUpdate (not for CKM_ECDSA).
+    pub fn verify_update(&mut self, session: SessionHandle, data: &[u8]) -> Result<()> {
+        let slot = &mut self.session_mut(session)?.ops.verify;
+        let result = match slot.as_mut().ok_or(Error::OperationNotInitialized)? {
+            VerifyOp::Ecdsa(op) => op.update(data),
+            VerifyOp::Hmac(op) => {
+                op.update(data);
+                Ok(())
+            }
+        };
+        if result.is_err() {
+            *slot = None;
+        }
+        result
+    }
+
+    /// C_VerifyFinal.
+    pub fn verify_final(&mut self, session: SessionHandle, signature: &[u8]) -> Result<()> {
+        match self
+            .session_mut(session)?
+            .ops
+            .verify
+            .take()
+            .ok_or(Error::OperationNotInitialized)?
+        {
+            VerifyOp::Ecdsa(op) => op.finish(&self.provider, &[], signature),
+            VerifyOp::Hmac(op) => op.verify(signature),
+        }
+    }
+
+    /// C_GenerateRandom.
+    pub fn generate_random(&mut self, session: SessionHandle, len: usize) -> Result<Vec<u8>> {
+        self.session(session)?;
+        let mut out = vec![0u8; len];
+        self.platform.rng().fill_bytes(&mut out);
+        Ok(out)
+    }
+
+    /// C_SeedRandom: the platform RNG takes no outside seed (a deterministic platform must
+    /// stay deterministic), so this is CKR_RANDOM_SEED_NOT_SUPPORTED.
+    pub fn seed_random(&mut self, session: SessionHandle, _seed: &[u8]) -> Result<()> {
+        self.session(session)?;
+        Err(Error::RandomSeedNotSupported)
+    }
+}
