@@ -361,14 +361,14 @@ pub fn check_change(
             // A key value never changes, and re-stating it would confirm a guess.
             return Err(Error::AttributeReadOnly);
         }
-        let current = attrs.get(attr.ty);
-        if current == Some(&attr.value) {
-            continue;
-        }
         let changeable = rule.flags & CHANGEABLE != 0
             || (change == Change::Copy && rule.flags & COPY_CHANGEABLE != 0);
         if !changeable {
             return Err(Error::AttributeReadOnly);
+        }
+        let current = attrs.get(attr.ty);
+        if current == Some(&attr.value) {
+            continue;
         }
         let was_true = current == Some(&AttributeValue::Bool(true));
         let now_true = attr.value == AttributeValue::Bool(true);
