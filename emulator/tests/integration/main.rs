@@ -1,6 +1,12 @@
 //! hsmemu's integration tests: one binary (STYLE.md convention 6), one module per area.
 //! Test names match docs/invariants.md.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
 
 mod common;
 mod hierarchy;
