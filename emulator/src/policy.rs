@@ -461,3 +461,56 @@ pub fn finish_generated_public(attrs: &mut AttributeMap, mechanism: u64) {
     attrs.set_bool(A::Local, true);
     attrs.set(A::KeyGenMechanism, AttributeValue::Ulong(mechanism));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_attribute_type_has_a_rule_except_always_authenticate() {
+        for ty in A::ALL {
+            let covered = RULES.iter().any(|r| r.ty == *ty);
+            // CKA_ALWAYS_AUTHENTICATE (re-login before each use) is not modelled: refused as
+            // CKR_ATTRIBUTE_TYPE_INVALID rather than silently ignored.
+            assert_eq!(covered, *ty != A::AlwaysAuthenticate, "{ty}");
+        }
+    }
+
+    #[test]
+    fn sticky_rules_are_changeable_booleans() {
+        for r in RULES
+            .iter()
+            .filter(|r| r.flags & (STICKY_TRUE | STICKY_FALSE | SO_SETS_TRUE) != 0)
+        {
+            assert_eq!(r.ty.kind(), ValueKind::Bool, "{}", r.ty);
+            assert!(r.flags & (CHANGEABLE | COPY_CHANGEABLE) != 0, "{}", r.ty);
+        }
+    }
+
+    #[test]
+    fn computed_and_hidden_rules_are_never_changeable() {
+        for r in RULES
+            .iter()
+            .filter(|r| r.flags & COMPUTED == COMPUTED || r.flags & HIDDEN != 0)
+        {
+            assert_eq!(r.flags & (CHANGEABLE | COPY_CHANGEABLE), 0, "{}", r.ty);
+        }
+    }
+
+    #[test]
+    fn unwrap_template_merge_adds_and_detects_conflicts() {
+        let mut kek = AttributeMap::new();
+        kek.set(
+            A::UnwrapTemplate,
+            AttributeValue::Template(alloc::vec![Attribute::bool(A::Extractable, false)]),
+        );
+        let merged =
+            merge_unwrap_template(&kek, &[Attribute::bool(A::Sign, true)]).unwrap_or_default();
+        assert_eq!(merged.len(), 2);
+        assert_eq!(
+            merge_unwrap_template(&kek, &[Attribute::bool(A::Extractable, true)]),
+            Err(Error::TemplateInconsistent)
+        );
+        assert!(merge_unwrap_template(&kek, &[Attribute::bool(A::Extractable, false)]).is_ok());
+    }
+}

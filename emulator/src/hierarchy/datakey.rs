@@ -158,3 +158,33 @@ pub fn decrypt(
         .map_err(|_| Error::EncryptedDataInvalid)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_context_ignores_order_and_refuses_duplicates() {
+        let a = canonical_context(&[("b", "2"), ("a", "1")]);
+        let b = canonical_context(&[("a", "1"), ("b", "2")]);
+        assert_eq!(a, b);
+        assert_eq!(
+            canonical_context(&[("a", "1"), ("a", "1")]),
+            Err(Error::ArgumentsBad)
+        );
+        // Length prefixes keep ("ab", "") apart from ("a", "b").
+        assert_ne!(
+            canonical_context(&[("ab", "")]),
+            canonical_context(&[("a", "b")])
+        );
+    }
+
+    #[test]
+    fn short_or_foreign_blobs_are_refused_before_any_crypto() {
+        assert_eq!(backing_key_id(b"HSMDK"), Err(Error::EncryptedDataInvalid));
+        assert_eq!(
+            backing_key_id(&[0u8; 100]),
+            Err(Error::EncryptedDataInvalid)
+        );
+    }
+}

@@ -29,12 +29,20 @@ pub enum MaterialState {
 }
 
 /// The persistent BYOK state of an external key (sealed into its record's AAD).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportState {
     /// Current state.
     pub state: MaterialState,
     /// `(salt, HMAC-SHA256(salt, material))` of the first material imported.
     fingerprint: Option<([u8; 16], [u8; 32])>,
+}
+
+impl core::fmt::Debug for ImportState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ImportState")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ImportState {

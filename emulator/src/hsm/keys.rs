@@ -90,7 +90,7 @@ impl<P: Platform> Hsm<P> {
         };
         let (attrs, value) =
             self.build_object(ObjectClass::SecretKey, origin, &template, Some(value))?;
-        self.insert_object(session, attrs, value)
+        self.insert_object(session, attrs, value, None)
     }
 
     /// C_GenerateKeyPair: CKM_EC_KEY_PAIR_GEN on P-256 (CKA_EC_PARAMS in the public template).
@@ -158,8 +158,8 @@ impl<P: Platform> Hsm<P> {
             public_attrs.flag(A::Token),
             public_attrs.flag(A::Private),
         )?;
-        let private_handle = self.insert_object(session, private_attrs, private)?;
-        match self.insert_object(session, public_attrs, None) {
+        let private_handle = self.insert_object(session, private_attrs, private, None)?;
+        match self.insert_object(session, public_attrs, None, None) {
             Ok(public_handle) => Ok((public_handle, private_handle)),
             Err(e) => {
                 self.remove_object(private_handle)?;
@@ -264,7 +264,7 @@ impl<P: Platform> Hsm<P> {
             _ => return Err(Error::TemplateInconsistent),
         };
         let (attrs, value) = self.build_object(class, Origin::Unwrap, &template, Some(value))?;
-        self.insert_object(session, attrs, value)
+        self.insert_object(session, attrs, value, None)
     }
 
     /// C_DeriveKey: CKM_ECDH1_DERIVE (null KDF) from a P-256 private key with CKA_DERIVE into an
@@ -311,6 +311,6 @@ impl<P: Platform> Hsm<P> {
         let value = SecretBytes::from_slice(&shared.expose()[..len]);
         let (attrs, value) =
             self.build_object(ObjectClass::SecretKey, origin, &template, Some(value))?;
-        self.insert_object(session, attrs, value)
+        self.insert_object(session, attrs, value, None)
     }
 }

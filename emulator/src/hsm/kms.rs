@@ -3,7 +3,9 @@
 //! [`crate::hierarchy`] and docs/key-hierarchy.md.
 
 use super::Hsm;
-use crate::attributes::{Attribute, AttributeType as A, KeyType, ObjectClass};
+use crate::attributes::{
+    Attribute, AttributeMap, AttributeType as A, AttributeValue, KeyType, ObjectClass,
+};
 use crate::error::{Error, Result};
 use crate::hierarchy::datakey::{self, DataKey, EncryptionContext};
 use crate::hierarchy::imported::{ImportState, MaterialState};
@@ -114,22 +116,17 @@ impl<P: Platform> Hsm<P> {
             .iter()
             .find(|a| a.ty == A::ValueLen)
             .and_then(|a| match a.value {
-                crate::attributes::AttributeValue::Ulong(u) => usize::try_from(u).ok(),
+                AttributeValue::Ulong(u) => usize::try_from(u).ok(),
                 _ => None,
             })
             .ok_or(Error::TemplateIncomplete)?;
         aes_keygen::check_len(len)?;
-        let mut attrs = crate::attributes::AttributeMap::new();
+        let mut attrs = AttributeMap::new();
         for a in &t {
             attrs.set(a.ty, a.value.clone());
         }
         policy::finish_new(&mut attrs, ObjectClass::SecretKey, Origin::Create);
-        let handle = self.insert_object(session, attrs, None)?;
-        if let Some(object) = self.objects.get_mut(&handle) {
-            object.import = Some(ImportState::pending());
-        }
-        self.persist(handle)?;
-        Ok(handle)
+        self.insert_object(session, attrs, None, Some(ImportState::pending()))
     }
 
     /// Imports material into an external key (KMS ImportKeyMaterial), optionally expiring at
@@ -162,9 +159,7 @@ impl<P: Platform> Hsm<P> {
         if let Some(object) = self.objects.get_mut(&key) {
             object.import = Some(import);
             object.value = Some(Arc::new(SecretBytes::from_slice(material)));
-            object
-                .attrs
-                .set(A::CheckValue, crate::attributes::AttributeValue::bytes(kcv));
+            object.attrs.set(A::CheckValue, AttributeValue::bytes(kcv));
         }
         if let Err(e) = self.persist(key) {
             if let (Some(object), Some((import, value, attrs))) =

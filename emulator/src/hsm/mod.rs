@@ -2,8 +2,8 @@
 //! keys. It is a pure state machine: every PKCS#11 command family is a method, and everything
 //! that touches the outside world (randomness, time, storage) goes through the [`Platform`].
 //!
-//! The methods are grouped by what they own: [`token`](self) and session management here,
-//! object management in `objects.rs`, cryptographic operations in `crypto.rs`, key management
+//! The methods are grouped by what they own: token and session management here, object
+//! management in `objects.rs`, cryptographic operations in `crypto.rs`, key management
 //! (generate, wrap, unwrap, derive) in `keys.rs`, and the KMS-style services in `kms.rs`.
 //!
 //! Invariants kept here:
@@ -20,6 +20,7 @@ mod objects;
 
 use crate::attributes::{AttributeMap, AttributeType};
 use crate::error::{Error, Result};
+use crate::hierarchy::imported::ImportState;
 use crate::hierarchy::{self, DomainKeys, RecordError};
 use crate::mechanisms::{MechanismInfo, MechanismType};
 use crate::object::{Object, ObjectHandle, SessionHandle};
@@ -216,11 +217,7 @@ impl<P: Platform> Hsm<P> {
         }
         self.token
             .init(&self.provider, self.platform.rng(), so_pin, label)?;
-        let ids: Vec<ObjectHandle> = self.objects.keys().copied().collect();
-        for id in ids {
-            self.platform.store().remove(id.0)?;
-            self.objects.remove(&id);
-        }
+        self.objects.clear();
         for id in self.platform.store_ref().ids()? {
             self.platform.store().remove(id)?;
         }
@@ -417,6 +414,7 @@ impl<P: Platform> Hsm<P> {
         session: SessionHandle,
         attrs: AttributeMap,
         value: Option<SecretBytes>,
+        import: Option<ImportState>,
     ) -> Result<ObjectHandle> {
         let token = attrs.flag(AttributeType::Token);
         self.check_writable(session, token, attrs.flag(AttributeType::Private))?;
@@ -426,7 +424,7 @@ impl<P: Platform> Hsm<P> {
             attrs,
             value: value.map(Arc::new),
             session: (!token).then_some(session),
-            import: None,
+            import,
         };
         self.objects.insert(handle, object);
         if let Err(e) = self.persist(handle) {

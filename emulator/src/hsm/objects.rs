@@ -118,7 +118,7 @@ impl<P: Platform> Hsm<P> {
         self.session(session)?;
         let class = template_class(template)?.ok_or(Error::TemplateIncomplete)?;
         let (attrs, value) = self.build_object(class, Origin::Create, template, None)?;
-        self.insert_object(session, attrs, value)
+        self.insert_object(session, attrs, value, None)
     }
 
     /// C_CopyObject: a new object with the source's attributes changed by `template`, under the
@@ -144,12 +144,7 @@ impl<P: Platform> Hsm<P> {
             .as_ref()
             .map(|v| SecretBytes::from_slice(v.expose()));
         let import = source.import.clone();
-        let copy = self.insert_object(session, attrs, value)?;
-        if let Some(object) = self.objects.get_mut(&copy) {
-            object.import = import;
-        }
-        self.persist(copy)?;
-        Ok(copy)
+        self.insert_object(session, attrs, value, import)
     }
 
     /// C_DestroyObject. A token object is gone from the store before this returns.

@@ -61,3 +61,33 @@ pub fn decode_point(value: &[u8]) -> Result<&[u8]> {
         _ => Err(Error::AttributeValueInvalid),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_point_whose_x_starts_like_a_der_length_is_not_mistaken_for_der() {
+        // 04 | x (x[0] = 63) | y: reading it as DER would claim a 63-byte payload.
+        let mut point = alloc::vec![0x04u8; 65];
+        point[1] = 63;
+        assert_eq!(decode_point(&point), Ok(point.as_slice()));
+        let der = encode_point(&point).unwrap_or_default();
+        assert_eq!(decode_point(&der), Ok(point.as_slice()));
+    }
+
+    #[test]
+    fn params_accept_the_oid_and_the_curve_names_only() {
+        assert_eq!(check_params(&P256_PARAMS), Ok(()));
+        for name in [&b"prime256v1"[..], b"secp256r1", b"P-256"] {
+            let mut der = alloc::vec![0x13, u8::try_from(name.len()).unwrap()];
+            der.extend_from_slice(name);
+            assert_eq!(check_params(&der), Ok(()));
+        }
+        assert_eq!(
+            check_params(b"\x13\x09secp384r1"),
+            Err(Error::AttributeValueInvalid)
+        );
+        assert_eq!(check_params(&[]), Err(Error::AttributeValueInvalid));
+    }
+}

@@ -183,6 +183,14 @@ fn secret_key(private: &[u8]) -> CryptoResult<p256::SecretKey> {
     p256::SecretKey::from_slice(private).map_err(|_| CryptoError::InvalidKey)
 }
 
+/// The scalar of a secret key, without leaving a copy on the stack.
+fn scalar_bytes(sk: &p256::SecretKey) -> SecretBytes {
+    let mut bytes = sk.to_bytes();
+    let out = SecretBytes::from_slice(&bytes);
+    bytes.as_mut_slice().zeroize();
+    out
+}
+
 fn public_key(point: &[u8]) -> CryptoResult<p256::PublicKey> {
     p256::PublicKey::from_sec1_bytes(point).map_err(|_| CryptoError::InvalidInput)
 }
@@ -190,7 +198,7 @@ fn public_key(point: &[u8]) -> CryptoResult<p256::PublicKey> {
 impl P256 for RustCryptoP256 {
     fn generate(&self, rng: &mut dyn CryptoRng) -> SecretBytes {
         use p256::elliptic_curve::Generate;
-        SecretBytes::from_slice(&p256::SecretKey::generate_from_rng(rng).to_bytes())
+        scalar_bytes(&p256::SecretKey::generate_from_rng(rng))
     }
 
     fn public_point(&self, private: &[u8]) -> CryptoResult<Vec<u8>> {
@@ -235,7 +243,7 @@ impl P256 for RustCryptoP256 {
 
     fn pkcs8_to_private(&self, der: &[u8]) -> CryptoResult<SecretBytes> {
         let sk = p256::SecretKey::from_pkcs8_der(der).map_err(|_| CryptoError::InvalidInput)?;
-        Ok(SecretBytes::from_slice(&sk.to_bytes()))
+        Ok(scalar_bytes(&sk))
     }
 }
 
