@@ -11,7 +11,6 @@ pub type Result<T> = core::result::Result<T, Error>;
 /// Why a command failed. Each variant is exactly one `CKR_*` code (PKCS#11 3.0 §5.1); the shim
 /// maps them with one exhaustive match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Error {
     /// CKR_ACTION_PROHIBITED: CKA_MODIFIABLE, CKA_COPYABLE or CKA_DESTROYABLE forbids it.
     ActionProhibited,

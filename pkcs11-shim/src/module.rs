@@ -1,0 +1,471 @@
+//! The module's state and the safe body of every PKCS#11 function.
+//!
+//! State: one [`Module`] per initialised process, in a process-wide `RwLock` (the one global a C
+//! library cannot avoid). Each slot owns its token behind its own `Mutex`, so threads working on
+//! different tokens never contend, and C_Finalize (which takes the write lock) waits for calls
+//! in flight and then makes every later call return CKR_CRYPTOKI_NOT_INITIALIZED.
+//!
+//! Session handles are `(slot index + 1) << 32 | emulator session handle`, so finding a session's
+//! token needs no shared table.
+//!
+//! Outputs follow the length-query protocol without re-running operations: a result computed
+//! for a length query or a short buffer is kept per session and function until the caller
+//! fetches it (or starts a new operation of that kind).
+
+use crate::config::{self, Config};
+use crate::convert::{self, Encoded, RawAttribute, RawMechanism};
+use crate::platform::{OsPlatform, TokenStore};
+use cryptoki_sys::*;
+use hsmemu::attributes::{Attribute, AttributeType};
+use hsmemu::mechanisms::Mechanism;
+use hsmemu::platform::virt::RamStore;
+use hsmemu::token::{TokenConfig, UserType};
+use hsmemu::{Hsm, ObjectHandle, SessionHandle};
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, RwLock};
+
+/// Result of a module function: the error is the CK_RV.
+pub type Rv<T> = Result<T, CK_RV>;
+
+fn em<T>(r: hsmemu::Result<T>) -> Rv<T> {
+    r.map_err(convert::rv)
+}
+
+/// Which function produced a pending output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OutKind {
+    /// C_Encrypt.
+    Encrypt,
+    /// C_EncryptUpdate.
+    EncryptUpdate,
+    /// C_EncryptFinal.
+    EncryptFinal,
+    /// C_Decrypt.
+    Decrypt,
+    /// C_DecryptUpdate.
+    DecryptUpdate,
+    /// C_DecryptFinal.
+    DecryptFinal,
+    /// C_Digest.
+    Digest,
+    /// C_DigestFinal.
+    DigestFinal,
+    /// C_Sign.
+    Sign,
+    /// C_SignFinal.
+    SignFinal,
+    /// C_WrapKey.
+    Wrap,
+}
+
+impl OutKind {
+    fn family(self) -> u8 {
+        match self {
+            OutKind::Encrypt | OutKind::EncryptUpdate | OutKind::EncryptFinal => 0,
+            OutKind::Decrypt | OutKind::DecryptUpdate | OutKind::DecryptFinal => 1,
+            OutKind::Digest | OutKind::DigestFinal => 2,
+            OutKind::Sign | OutKind::SignFinal => 3,
+            OutKind::Wrap => 4,
+        }
+    }
+}
+
+struct Pending {
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+/// A token and the shim's per-session leftovers.
+pub struct TokenCell {
+    /// The emulated HSM.
+    pub hsm: Hsm<OsPlatform>,
+    pending: HashMap<(SessionHandle, OutKind), Pending>,
+}
+
+/// One slot with its token.
+pub struct Slot {
+    /// The slot ID.
+    pub id: CK_SLOT_ID,
+    token: Mutex<TokenCell>,
+}
+
+impl Slot {
+    fn lock(&self) -> MutexGuard<'_, TokenCell> {
+        // A panic while holding the lock was already reported as CKR_GENERAL_ERROR; the token's
+        // state is still a consistent value, so later calls may go on.
+        self.token
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The initialised module.
+pub struct Module {
+    pid: u32,
+    /// The slots, in slot-list order.
+    pub slots: Vec<Slot>,
+}
+
+static STATE: RwLock<Option<Module>> = RwLock::new(None);
+
+fn pin_str(pin: &[u8]) -> Rv<String> {
+    String::from_utf8(pin.to_vec()).map_err(|_| CKR_ARGUMENTS_BAD)
+}
+
+fn open_token(config: &Config, index: usize) -> Result<Slot, String> {
+    let spec = &config.tokens[index];
+    if spec.path.is_some() {
+        return Err(format!(
+            "token {:?}: persistent tokens (path = ...) are not supported by this build yet",
+            spec.label
+        ));
+    }
+    let seed = config.seed.map(|s| s.wrapping_add(index as u64));
+    let platform = OsPlatform::new(TokenStore::Memory(RamStore::default()), seed)?;
+    let rounds = config.pin_kdf_rounds.unwrap_or(10_000);
+    let mut hsm = Hsm::new(
+        platform,
+        TokenConfig {
+            pin_kdf_rounds: rounds,
+            ..TokenConfig::default()
+        },
+    );
+    let so_pin = spec.so_pin.as_deref().unwrap_or(config::DEFAULT_SO_PIN);
+    let user_pin = spec.user_pin.as_deref().unwrap_or(config::DEFAULT_USER_PIN);
+    let init = |hsm: &mut Hsm<OsPlatform>| -> hsmemu::Result<()> {
+        hsm.init_token(so_pin.as_bytes(), &spec.label)?;
+        let s = hsm.open_session(true)?;
+        hsm.login(s, UserType::SecurityOfficer, so_pin.as_bytes())?;
+        hsm.init_pin(s, user_pin.as_bytes())?;
+        hsm.close_session(s)
+    };
+    init(&mut hsm).map_err(|e| format!("token {:?}: initialisation failed: {e}", spec.label))?;
+    Ok(Slot {
+        id: config.slot_id(index),
+        token: Mutex::new(TokenCell {
+            hsm,
+            pending: HashMap::new(),
+        }),
+    })
+}
+
+/// C_Initialize (after argument decoding): builds the module from the configuration.
+pub fn initialize(reserved: Option<&str>) -> Rv<()> {
+    let mut state = STATE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let pid = std::process::id();
+    if let Some(module) = state.as_ref() {
+        if module.pid == pid {
+            return Err(CKR_CRYPTOKI_ALREADY_INITIALIZED);
+        }
+        // A forked child inherits the parent's state; it starts afresh (with a new RNG seed).
+        *state = None;
+    }
+    let config = Config::load(reserved).map_err(|msg| {
+        eprintln!("hsmemu: configuration error: {msg}");
+        CKR_GENERAL_ERROR
+    })?;
+    let mut slots = Vec::with_capacity(config.tokens.len());
+    for i in 0..config.tokens.len() {
+        slots.push(open_token(&config, i).map_err(|msg| {
+            eprintln!("hsmemu: {msg}");
+            CKR_GENERAL_ERROR
+        })?);
+    }
+    *state = Some(Module { pid, slots });
+    Ok(())
+}
+
+/// C_Finalize: waits for calls in flight, then drops every token.
+pub fn finalize() -> Rv<()> {
+    let mut state = STATE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match state.take() {
+        Some(m) if m.pid == std::process::id() => Ok(()),
+        _ => Err(CKR_CRYPTOKI_NOT_INITIALIZED),
+    }
+}
+
+/// Runs `f` with the initialised module.
+pub fn with_module<T>(f: impl FnOnce(&Module) -> Rv<T>) -> Rv<T> {
+    let state = STATE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match state.as_ref() {
+        Some(m) if m.pid == std::process::id() => f(m),
+        _ => Err(CKR_CRYPTOKI_NOT_INITIALIZED),
+    }
+}
+
+fn slot_by_id(m: &Module, id: CK_SLOT_ID) -> Rv<(usize, &Slot)> {
+    m.slots
+        .iter()
+        .enumerate()
+        .find(|(_, s)| s.id == id)
+        .ok_or(CKR_SLOT_ID_INVALID)
+}
+
+fn session_handle(slot_index: usize, s: SessionHandle) -> Rv<CK_SESSION_HANDLE> {
+    if s.0 > u64::from(u32::MAX) {
+        return Err(CKR_SESSION_COUNT);
+    }
+    Ok(((slot_index as u64 + 1) << 32) | s.0)
+}
+
+/// Runs `f` on the token of session `h` with the emulator's session handle.
+pub fn with_session<T>(
+    h: CK_SESSION_HANDLE,
+    f: impl FnOnce(&mut TokenCell, SessionHandle) -> Rv<T>,
+) -> Rv<T> {
+    with_module(|m| {
+        let index = usize::try_from(h >> 32)
+            .ok()
+            .and_then(|i| i.checked_sub(1))
+            .ok_or(CKR_SESSION_HANDLE_INVALID)?;
+        let slot = m.slots.get(index).ok_or(CKR_SESSION_HANDLE_INVALID)?;
+        let mut cell = slot.lock();
+        f(&mut cell, SessionHandle(h & 0xFFFF_FFFF))
+    })
+}
+
+// ---- Slots and tokens ----
+
+/// C_GetSlotList.
+pub fn slot_list() -> Rv<Vec<CK_SLOT_ID>> {
+    with_module(|m| Ok(m.slots.iter().map(|s| s.id).collect()))
+}
+
+/// Runs `f` on the token in slot `id`.
+pub fn with_slot<T>(id: CK_SLOT_ID, f: impl FnOnce(&mut TokenCell) -> Rv<T>) -> Rv<T> {
+    with_module(|m| {
+        let (_, slot) = slot_by_id(m, id)?;
+        f(&mut slot.lock())
+    })
+}
+
+/// C_InitToken.
+pub fn init_token(slot: CK_SLOT_ID, so_pin: &[u8], label: &[u8]) -> Rv<()> {
+    let label = std::str::from_utf8(label)
+        .map_err(|_| CKR_ARGUMENTS_BAD)?
+        .trim_end_matches(' ')
+        .to_string();
+    with_slot(slot, |t| em(t.hsm.init_token(so_pin, &label)))
+}
+
+/// C_OpenSession.
+pub fn open_session(slot: CK_SLOT_ID, flags: CK_FLAGS) -> Rv<CK_SESSION_HANDLE> {
+    if flags & CKF_SERIAL_SESSION == 0 {
+        return Err(CKR_SESSION_PARALLEL_NOT_SUPPORTED);
+    }
+    with_module(|m| {
+        let (index, slot) = slot_by_id(m, slot)?;
+        let s = em(slot.lock().hsm.open_session(flags & CKF_RW_SESSION != 0))?;
+        session_handle(index, s)
+    })
+}
+
+/// C_CloseSession.
+pub fn close_session(h: CK_SESSION_HANDLE) -> Rv<()> {
+    with_session(h, |t, s| {
+        t.pending.retain(|(owner, _), _| *owner != s);
+        em(t.hsm.close_session(s))
+    })
+}
+
+/// C_CloseAllSessions.
+pub fn close_all_sessions(slot: CK_SLOT_ID) -> Rv<()> {
+    with_slot(slot, |t| {
+        t.pending.clear();
+        t.hsm.close_all_sessions();
+        Ok(())
+    })
+}
+
+/// C_Login.
+pub fn login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: &[u8]) -> Rv<()> {
+    let user = match user {
+        CKU_SO => UserType::SecurityOfficer,
+        CKU_USER => UserType::User,
+        CKU_CONTEXT_SPECIFIC => return Err(CKR_OPERATION_NOT_INITIALIZED),
+        _ => return Err(CKR_USER_TYPE_INVALID),
+    };
+    with_session(h, |t, s| em(t.hsm.login(s, user, pin)))
+}
+
+/// C_InitPIN.
+pub fn init_pin(h: CK_SESSION_HANDLE, pin: &[u8]) -> Rv<()> {
+    pin_str(pin)?;
+    with_session(h, |t, s| em(t.hsm.init_pin(s, pin)))
+}
+
+// ---- Objects ----
+
+/// C_CreateObject.
+pub fn create_object(h: CK_SESSION_HANDLE, template: Vec<RawAttribute>) -> Rv<CK_OBJECT_HANDLE> {
+    let template = convert::template(template)?;
+    with_session(h, |t, s| em(t.hsm.create_object(s, &template)).map(|o| o.0))
+}
+
+/// C_CopyObject.
+pub fn copy_object(
+    h: CK_SESSION_HANDLE,
+    o: CK_OBJECT_HANDLE,
+    template: Vec<RawAttribute>,
+) -> Rv<CK_OBJECT_HANDLE> {
+    let template = convert::template(template)?;
+    with_session(h, |t, s| {
+        em(t.hsm.copy_object(s, ObjectHandle(o), &template)).map(|o| o.0)
+    })
+}
+
+/// What C_GetAttributeValue found for one requested type.
+pub enum AttributeRead {
+    /// The value.
+    Value(Encoded),
+    /// A failure for this attribute only (CKR_ATTRIBUTE_SENSITIVE or CKR_ATTRIBUTE_TYPE_INVALID).
+    Failed(CK_RV),
+}
+
+/// C_GetAttributeValue's lookup: one result per requested type code.
+pub fn get_attributes(
+    h: CK_SESSION_HANDLE,
+    o: CK_OBJECT_HANDLE,
+    types: &[CK_ATTRIBUTE_TYPE],
+) -> Rv<Vec<AttributeRead>> {
+    let known: Vec<Option<AttributeType>> =
+        types.iter().map(|c| AttributeType::from_code(*c)).collect();
+    let asked: Vec<AttributeType> = known.iter().flatten().copied().collect();
+    let values = with_session(h, |t, s| {
+        em(t.hsm.get_attribute_values(s, ObjectHandle(o), &asked))
+    })?;
+    let mut values = values.into_iter();
+    Ok(known
+        .into_iter()
+        .map(|k| match k {
+            None => AttributeRead::Failed(CKR_ATTRIBUTE_TYPE_INVALID),
+            Some(_) => match values.next() {
+                Some(Ok(v)) => AttributeRead::Value(convert::encode(&v)),
+                Some(Err(e)) => AttributeRead::Failed(convert::rv(e)),
+                None => AttributeRead::Failed(CKR_GENERAL_ERROR),
+            },
+        })
+        .collect())
+}
+
+/// C_SetAttributeValue.
+pub fn set_attributes(
+    h: CK_SESSION_HANDLE,
+    o: CK_OBJECT_HANDLE,
+    template: Vec<RawAttribute>,
+) -> Rv<()> {
+    let template = convert::template(template)?;
+    with_session(h, |t, s| {
+        em(t.hsm.set_attribute_values(s, ObjectHandle(o), &template))
+    })
+}
+
+/// C_DestroyObject.
+pub fn destroy_object(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE) -> Rv<()> {
+    with_session(h, |t, s| em(t.hsm.destroy_object(s, ObjectHandle(o))))
+}
+
+/// C_GetObjectSize: checks the handle; the size is CK_UNAVAILABLE_INFORMATION (PKCS#11 3.0
+/// §5.7 allows it).
+pub fn object_size(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE) -> Rv<CK_ULONG> {
+    with_session(h, |t, s| {
+        em(t.hsm
+            .get_attribute_values(s, ObjectHandle(o), &[AttributeType::Class]))
+    })?;
+    Ok(CK_UNAVAILABLE_INFORMATION)
+}
+
+/// C_FindObjectsInit.
+pub fn find_init(h: CK_SESSION_HANDLE, template: Vec<RawAttribute>) -> Rv<()> {
+    let template = match convert::template(template) {
+        Ok(t) => t,
+        // An attribute the emulator does not know matches no object (PKCS#11 3.0 §5.7).
+        Err(CKR_ATTRIBUTE_TYPE_INVALID) => vec![Attribute::ulong(AttributeType::Class, u64::MAX)],
+        Err(e) => return Err(e),
+    };
+    with_session(h, |t, s| em(t.hsm.find_objects_init(s, &template)))
+}
+
+/// C_FindObjects.
+pub fn find(h: CK_SESSION_HANDLE, max: usize) -> Rv<Vec<CK_OBJECT_HANDLE>> {
+    with_session(h, |t, s| {
+        em(t.hsm.find_objects(s, max)).map(|v| v.into_iter().map(|o| o.0).collect())
+    })
+}
+
+/// C_FindObjectsFinal.
+pub fn find_final(h: CK_SESSION_HANDLE) -> Rv<()> {
+    with_session(h, |t, s| em(t.hsm.find_objects_final(s)))
+}
+
+// ---- Operations ----
+
+/// Decodes a mechanism.
+pub fn mechanism(raw: RawMechanism) -> Rv<Mechanism> {
+    convert::mechanism(raw)
+}
+
+/// Starts an operation of `kind`'s family: clears a pending output of that family, then runs
+/// `init`.
+pub fn start(
+    h: CK_SESSION_HANDLE,
+    kind: OutKind,
+    init: impl FnOnce(&mut Hsm<OsPlatform>, SessionHandle) -> hsmemu::Result<()>,
+) -> Rv<()> {
+    with_session(h, |t, s| {
+        t.pending
+            .retain(|(owner, k), _| *owner != s || k.family() != kind.family());
+        em(init(&mut t.hsm, s))
+    })
+}
+
+/// Produces an output under the length-query protocol. `capacity` is `None` for a NULL buffer,
+/// else the caller's buffer size. A result that cannot be delivered now is kept for the next
+/// call of the same function with the same input, so the operation is not run twice.
+pub fn produce(
+    h: CK_SESSION_HANDLE,
+    kind: OutKind,
+    input: &[u8],
+    capacity: Option<usize>,
+    run: impl FnOnce(&mut Hsm<OsPlatform>, SessionHandle) -> hsmemu::Result<Vec<u8>>,
+) -> Rv<Vec<u8>> {
+    with_session(h, |t, s| {
+        let key = (s, kind);
+        let output = match t.pending.remove(&key) {
+            Some(p) if p.input == input => p.output,
+            _ => em(run(&mut t.hsm, s))?,
+        };
+        if capacity.is_none_or(|c| c < output.len()) {
+            t.pending.insert(
+                key,
+                Pending {
+                    input: input.to_vec(),
+                    output: output.clone(),
+                },
+            );
+        }
+        Ok(output)
+    })
+}
+
+/// Runs an operation that returns nothing.
+pub fn run(
+    h: CK_SESSION_HANDLE,
+    f: impl FnOnce(&mut Hsm<OsPlatform>, SessionHandle) -> hsmemu::Result<()>,
+) -> Rv<()> {
+    with_session(h, |t, s| em(f(&mut t.hsm, s)))
+}
+
+/// Runs an operation that creates objects.
+pub fn create<T>(
+    h: CK_SESSION_HANDLE,
+    f: impl FnOnce(&mut Hsm<OsPlatform>, SessionHandle) -> hsmemu::Result<T>,
+) -> Rv<T> {
+    with_session(h, |t, s| em(f(&mut t.hsm, s)))
+}
