@@ -311,6 +311,7 @@ mod tests {
         assert_eq!(unsafe { bytes(std::ptr::null(), 0) }, Ok(&[][..]));
         // SAFETY: NULL with a length is refused before any read.
         assert_eq!(
+            // SAFETY: NULL with a length is refused before any read.
             unsafe { bytes(std::ptr::null(), 3) },
             Err(CKR_ARGUMENTS_BAD)
         );
@@ -319,6 +320,7 @@ mod tests {
         assert_eq!(unsafe { bytes(data.as_ptr(), 3) }, Ok(&data[..]));
         // SAFETY: refused on length before any read.
         assert_eq!(
+            // SAFETY: refused on length before any read.
             unsafe { bytes(data.as_ptr(), MAX_LEN + 1) },
             Err(CKR_ARGUMENTS_BAD)
         );
@@ -330,6 +332,7 @@ mod tests {
         let mut len: CK_ULONG = 0;
         // SAFETY: NULL output buffer, valid length pointer.
         assert_eq!(
+            // SAFETY: NULL output buffer, valid length pointer.
             unsafe { write_output(std::ptr::null_mut(), &mut len, &data) },
             Ok(Written::LengthOnly)
         );
@@ -338,6 +341,7 @@ mod tests {
         len = 4;
         // SAFETY: `small` has `len` writable bytes.
         assert_eq!(
+            // SAFETY: `small` has `len` writable bytes.
             unsafe { write_output(small.as_mut_ptr(), &mut len, &data) },
             Err(CKR_BUFFER_TOO_SMALL)
         );
@@ -346,12 +350,14 @@ mod tests {
         len = 8;
         // SAFETY: `big` has `len` writable bytes.
         assert_eq!(
+            // SAFETY: `big` has `len` writable bytes.
             unsafe { write_output(big.as_mut_ptr(), &mut len, &data) },
             Ok(Written::Data)
         );
         assert_eq!((len, &big[..5]), (5, &data[..]));
         // SAFETY: NULL length pointer is refused before any access.
         assert_eq!(
+            // SAFETY: NULL length pointer is refused before any access.
             unsafe { write_output(big.as_mut_ptr(), std::ptr::null_mut(), &data) },
             Err(CKR_ARGUMENTS_BAD)
         );
@@ -392,6 +398,7 @@ mod tests {
         );
         // SAFETY: NULL with a count is refused before any read.
         assert_eq!(
+            // SAFETY: NULL with a count is refused before any read.
             unsafe { read_template(std::ptr::null(), 1) },
             Err(CKR_ARGUMENTS_BAD)
         );
@@ -430,6 +437,7 @@ mod tests {
         };
         // SAFETY: refused on length before the parameter is read.
         assert_eq!(
+            // SAFETY: refused on length before the parameter is read.
             unsafe { read_mechanism(&short) },
             Err(CKR_MECHANISM_PARAM_INVALID)
         );

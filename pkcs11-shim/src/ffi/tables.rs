@@ -274,6 +274,7 @@ pub unsafe extern "C" fn C_GetInterface(
         let wanted = if version.is_null() {
             None
         } else {
+            // SAFETY: forwarded caller guarantee.
             Some(unsafe { read(version) }?)
         };
         let found = INTERFACES.0.iter().find(|i| {
