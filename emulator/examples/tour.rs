@@ -17,7 +17,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn main() -> Result<(), Error> {
     let seed = 2026;
-    let mut hsm = Hsm::new(VirtPlatform::new(seed), TokenConfig::default());
+    let mut hsm = Hsm::new(VirtPlatform::new(seed), TokenConfig::default())?;
     println!("A fresh emulated HSM (deterministic platform, seed {seed}).");
 
     hsm.init_token(b"so-pin-1234", "tour")?;

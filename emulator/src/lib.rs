@@ -23,7 +23,7 @@
 //! use hsmemu::{platform::virt::VirtPlatform, token::{TokenConfig, UserType}};
 //!
 //! let config = TokenConfig { pin_kdf_rounds: 1_000, ..TokenConfig::default() };
-//! let mut hsm = Hsm::new(VirtPlatform::new(7), config);
+//! let mut hsm = Hsm::new(VirtPlatform::new(7), config).unwrap();
 //! hsm.init_token(b"so-pin-1234", "demo").unwrap();
 //! let s = hsm.open_session(true).unwrap();
 //! hsm.login(s, UserType::SecurityOfficer, b"so-pin-1234").unwrap();

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::provider::CryptoProvider;
 use alloc::string::String;
 use rand_core::CryptoRng;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 /// Token settings chosen by the host.
@@ -69,7 +70,7 @@ pub struct PinStatus {
     pub locked: bool,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 struct PinHash {
     salt: [u8; 16],
     rounds: u32,
@@ -94,7 +95,7 @@ impl PinHash {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 struct Pin {
     hash: Option<PinHash>,
     failures: u32,
@@ -130,7 +131,35 @@ impl core::fmt::Debug for Token {
     }
 }
 
+/// The persistent part of a token: label, PIN hashes and failure counters (never a PIN).
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct TokenSnapshot {
+    label: Option<String>,
+    so: Pin,
+    user: Pin,
+}
+
 impl Token {
+    /// The state to persist.
+    pub(crate) fn snapshot(&self) -> TokenSnapshot {
+        TokenSnapshot {
+            label: self.label.clone(),
+            so: self.so.clone(),
+            user: self.user.clone(),
+        }
+    }
+
+    /// A token restored from its persisted state, nobody logged in.
+    pub(crate) fn restore(config: TokenConfig, s: TokenSnapshot) -> Self {
+        Token {
+            config,
+            label: s.label,
+            so: s.so,
+            user: s.user,
+            login: LoginState::Public,
+        }
+    }
+
     /// An uninitialised token.
     pub fn new(config: TokenConfig) -> Self {
         Token {

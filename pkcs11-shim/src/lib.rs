@@ -11,6 +11,7 @@
 //! * [`module`]: process state (slots, tokens) and the safe body of every function;
 //! * [`config`]: zero-config and TOML configuration (docs/configuration.md);
 //! * [`platform`]: the RNG, clock and store each token runs on;
+//! * [`store`]: persistent token directories (`store/file.rs`);
 //! * [`info`]: CK_INFO, CK_SLOT_INFO, CK_TOKEN_INFO.
 
 pub mod config;
@@ -19,6 +20,7 @@ pub mod ffi;
 pub mod info;
 pub mod module;
 pub mod platform;
+pub mod store;
 
 pub use ffi::tables::{
     C_GetFunctionList, C_GetInterface, C_GetInterfaceList, FUNCTION_LIST_2_40, FUNCTION_LIST_3_0,

@@ -15,6 +15,7 @@
 use crate::config::{self, Config};
 use crate::convert::{self, Encoded, RawAttribute, RawMechanism};
 use crate::platform::{OsPlatform, TokenStore};
+use crate::store::file::FileStore;
 use cryptoki_sys::*;
 use hsmemu::attributes::{Attribute, AttributeType};
 use hsmemu::mechanisms::Mechanism;
@@ -80,6 +81,7 @@ pub struct TokenCell {
     /// The emulated HSM.
     pub hsm: Hsm<OsPlatform>,
     pending: HashMap<(SessionHandle, OutKind), Pending>,
+    label: String,
 }
 
 /// One slot with its token.
@@ -112,41 +114,73 @@ fn pin_str(pin: &[u8]) -> Rv<String> {
     String::from_utf8(pin.to_vec()).map_err(|_| CKR_ARGUMENTS_BAD)
 }
 
-fn open_token(config: &Config, index: usize) -> Result<Slot, String> {
+/// Opens the token of `config.tokens[index]`: a persistent token is read from its directory
+/// (and initialised with the configured PINs on first use); an in-memory token is created and
+/// initialised.
+pub fn open_token(config: &Config, index: usize) -> Result<Hsm<OsPlatform>, String> {
     let spec = &config.tokens[index];
-    if spec.path.is_some() {
-        return Err(format!(
-            "token {:?}: persistent tokens (path = ...) are not supported by this build yet",
-            spec.label
-        ));
-    }
+    let label = &spec.label;
     let seed = config.seed.map(|s| s.wrapping_add(index as u64));
-    let platform = OsPlatform::new(TokenStore::Memory(RamStore::default()), seed)?;
-    let rounds = config.pin_kdf_rounds.unwrap_or(10_000);
-    let mut hsm = Hsm::new(
-        platform,
-        TokenConfig {
-            pin_kdf_rounds: rounds,
-            ..TokenConfig::default()
-        },
-    );
-    let so_pin = spec.so_pin.as_deref().unwrap_or(config::DEFAULT_SO_PIN);
-    let user_pin = spec.user_pin.as_deref().unwrap_or(config::DEFAULT_USER_PIN);
-    let init = |hsm: &mut Hsm<OsPlatform>| -> hsmemu::Result<()> {
-        hsm.init_token(so_pin.as_bytes(), &spec.label)?;
-        let s = hsm.open_session(true)?;
-        hsm.login(s, UserType::SecurityOfficer, so_pin.as_bytes())?;
-        hsm.init_pin(s, user_pin.as_bytes())?;
-        hsm.close_session(s)
+    let store = match &spec.path {
+        Some(dir) => {
+            TokenStore::File(FileStore::open(dir).map_err(|e| format!("token {label:?}: {e}"))?)
+        }
+        None => TokenStore::Memory(RamStore::default()),
     };
-    init(&mut hsm).map_err(|e| format!("token {:?}: initialisation failed: {e}", spec.label))?;
-    Ok(Slot {
-        id: config.slot_id(index),
-        token: Mutex::new(TokenCell {
-            hsm,
-            pending: HashMap::new(),
-        }),
-    })
+    // In-memory tokens hash PINs with fewer rounds: nothing they protect outlives the process.
+    let default_rounds = if spec.path.is_some() {
+        TokenConfig::default().pin_kdf_rounds
+    } else {
+        10_000
+    };
+    let token_config = TokenConfig {
+        pin_kdf_rounds: config.pin_kdf_rounds.unwrap_or(default_rounds),
+        ..TokenConfig::default()
+    };
+    let platform = OsPlatform::new(store, seed)?;
+    let mut hsm = Hsm::new(platform, token_config)
+        .map_err(|e| format!("token {label:?}: cannot read its state: {e}"))?;
+    match hsm.token_info().label {
+        Some(stored) if stored == *label => {}
+        Some(stored) => {
+            return Err(format!(
+                "token {label:?}: its directory holds the token labelled {stored:?}; fix the label or the path"
+            ));
+        }
+        None => {
+            let so_pin = spec.so_pin.as_deref().unwrap_or(config::DEFAULT_SO_PIN);
+            let user_pin = spec.user_pin.as_deref().unwrap_or(config::DEFAULT_USER_PIN);
+            initialise(&mut hsm, label, so_pin, user_pin)
+                .map_err(|e| format!("token {label:?}: initialisation failed: {e}"))?;
+        }
+    }
+    report_rejected(label, &hsm);
+    Ok(hsm)
+}
+
+/// C_InitToken + C_InitPIN in one step.
+pub fn initialise(
+    hsm: &mut Hsm<OsPlatform>,
+    label: &str,
+    so_pin: &str,
+    user_pin: &str,
+) -> hsmemu::Result<()> {
+    hsm.init_token(so_pin.as_bytes(), label)?;
+    let s = hsm.open_session(true)?;
+    hsm.login(s, UserType::SecurityOfficer, so_pin.as_bytes())?;
+    hsm.init_pin(s, user_pin.as_bytes())?;
+    hsm.close_session(s)
+}
+
+/// Tells the operator about stored records that failed authentication (they are not loaded;
+/// the other records are).
+fn report_rejected(label: &str, hsm: &Hsm<OsPlatform>) {
+    for (id, why) in &hsm.load_report().rejected {
+        eprintln!(
+            "hsmemu: token {label:?}: stored object {} refused: {why}",
+            id.0
+        );
+    }
 }
 
 /// C_Initialize (after argument decoding): builds the module from the configuration.
@@ -168,10 +202,19 @@ pub fn initialize(reserved: Option<&str>) -> Rv<()> {
     })?;
     let mut slots = Vec::with_capacity(config.tokens.len());
     for i in 0..config.tokens.len() {
-        slots.push(open_token(&config, i).map_err(|msg| {
+        let hsm = open_token(&config, i).map_err(|msg| {
             eprintln!("hsmemu: {msg}");
             CKR_GENERAL_ERROR
-        })?);
+        })?;
+        let cell = TokenCell {
+            hsm,
+            pending: HashMap::new(),
+            label: config.tokens[i].label.clone(),
+        };
+        slots.push(Slot {
+            id: config.slot_id(i),
+            token: Mutex::new(cell),
+        });
     }
     *state = Some(Module { pid, slots });
     Ok(())
@@ -291,7 +334,14 @@ pub fn login(h: CK_SESSION_HANDLE, user: CK_USER_TYPE, pin: &[u8]) -> Rv<()> {
         CKU_CONTEXT_SPECIFIC => return Err(CKR_OPERATION_NOT_INITIALIZED),
         _ => return Err(CKR_USER_TYPE_INVALID),
     };
-    with_session(h, |t, s| em(t.hsm.login(s, user, pin)))
+    with_session(h, |t, s| {
+        let unlocking = !t.hsm.is_unlocked();
+        em(t.hsm.login(s, user, pin))?;
+        if unlocking {
+            report_rejected(&t.label, &t.hsm);
+        }
+        Ok(())
+    })
 }
 
 /// C_InitPIN.

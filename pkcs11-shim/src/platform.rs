@@ -1,6 +1,7 @@
 //! The host platform the shim gives each token: a ChaCha20 RNG seeded from the OS (or from the
 //! configured seed), the system clock, and the token's object store.
 
+use crate::store::file::FileStore;
 use hsmemu::platform::virt::RamStore;
 use hsmemu::platform::{ObjectStore, Platform, StoreError, UnixTime};
 use rand_chacha::ChaCha20Rng;
@@ -11,30 +12,50 @@ use rand_core::SeedableRng;
 pub enum TokenStore {
     /// In memory: gone at C_Finalize.
     Memory(RamStore),
+    /// A token directory.
+    File(FileStore),
 }
 
 impl ObjectStore for TokenStore {
     fn put(&mut self, id: u64, record: &[u8]) -> Result<(), StoreError> {
         match self {
             TokenStore::Memory(s) => s.put(id, record),
+            TokenStore::File(s) => s.put(id, record),
         }
     }
 
     fn get(&self, id: u64) -> Result<Option<Vec<u8>>, StoreError> {
         match self {
             TokenStore::Memory(s) => s.get(id),
+            TokenStore::File(s) => s.get(id),
         }
     }
 
     fn remove(&mut self, id: u64) -> Result<(), StoreError> {
         match self {
             TokenStore::Memory(s) => s.remove(id),
+            TokenStore::File(s) => s.remove(id),
         }
     }
 
     fn ids(&self) -> Result<Vec<u64>, StoreError> {
         match self {
             TokenStore::Memory(s) => s.ids(),
+            TokenStore::File(s) => s.ids(),
+        }
+    }
+
+    fn put_state(&mut self, state: &[u8]) -> Result<(), StoreError> {
+        match self {
+            TokenStore::Memory(s) => s.put_state(state),
+            TokenStore::File(s) => s.put_state(state),
+        }
+    }
+
+    fn get_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            TokenStore::Memory(s) => s.get_state(),
+            TokenStore::File(s) => s.get_state(),
         }
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod datakey;
 pub mod imported;
+pub mod token_state;
 
 use crate::attributes::AttributeMap;
 use crate::error::{Error, Result};
@@ -80,6 +81,28 @@ impl DomainKeys {
     /// Number of generations held.
     pub fn generations(&self) -> usize {
         self.keys.len()
+    }
+
+    /// Serialised form, only ever stored encrypted (see [`token_state`]).
+    pub(crate) fn encode(&self) -> Result<SecretBytes> {
+        let pairs: Vec<(u32, &[u8])> = self.keys.iter().map(|(g, k)| (*g, k.expose())).collect();
+        postcard::to_allocvec(&(self.current, pairs))
+            .map(SecretBytes::new)
+            .map_err(|_| Error::DeviceError)
+    }
+
+    /// The inverse of [`DomainKeys::encode`].
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
+        let (current, pairs): (u32, Vec<(u32, Vec<u8>)>) =
+            postcard::from_bytes(bytes).map_err(|_| Error::DeviceError)?;
+        let keys: BTreeMap<u32, SecretBytes> = pairs
+            .into_iter()
+            .map(|(g, k)| (g, SecretBytes::new(k)))
+            .collect();
+        if !keys.contains_key(&current) {
+            return Err(Error::DeviceError);
+        }
+        Ok(DomainKeys { current, keys })
     }
 
     fn key(&self, generation: u32) -> Result<&SecretBytes> {
@@ -204,6 +227,17 @@ impl fmt::Display for RecordError {
             }
         })
     }
+}
+
+/// Reads a record's header without authenticating it: only for listing public objects while
+/// the domain key is still locked (before the first login). The record is authenticated when
+/// the domain key is unlocked.
+pub fn peek_header(id: u64, bytes: &[u8]) -> core::result::Result<RecordHeader, RecordError> {
+    let record: StoredRecord = postcard::from_bytes(bytes).map_err(|_| RecordError::Malformed)?;
+    if record.header.id != id {
+        return Err(RecordError::WrongId);
+    }
+    Ok(record.header)
 }
 
 /// Opens a record stored under `id`, verifying that it was sealed for `id` by one of our

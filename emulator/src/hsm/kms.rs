@@ -7,6 +7,7 @@ use crate::attributes::{
     Attribute, AttributeMap, AttributeType as A, AttributeValue, KeyType, ObjectClass,
 };
 use crate::error::{Error, Result};
+use crate::hierarchy::DomainKeys;
 use crate::hierarchy::datakey::{self, DataKey, EncryptionContext};
 use crate::hierarchy::imported::{ImportState, MaterialState};
 use crate::mechanisms::aes_keygen;
@@ -75,7 +76,8 @@ impl<P: Platform> Hsm<P> {
     /// older generations are forgotten. If a write fails, the old generation is kept so that
     /// every record still opens. Returns the new generation.
     pub fn rotate_domain_key(&mut self) -> Result<u32> {
-        let generation = self.domain.rotate(self.platform.rng());
+        let domain = self.domain.as_mut().ok_or(Error::UserNotLoggedIn)?;
+        let generation = domain.rotate(self.platform.rng());
         let tokens: Vec<ObjectHandle> = self
             .objects
             .iter()
@@ -85,13 +87,18 @@ impl<P: Platform> Hsm<P> {
         for handle in tokens {
             self.persist(handle)?;
         }
-        self.domain.retire_old();
+        if let Some(domain) = self.domain.as_mut() {
+            domain.retire_old();
+        }
+        self.save_state()?;
         Ok(generation)
     }
 
     /// The current domain-key generation.
     pub fn domain_key_generation(&self) -> u32 {
-        self.domain.current_generation()
+        self.domain
+            .as_ref()
+            .map_or(0, DomainKeys::current_generation)
     }
 
     /// Creates an AES key whose material comes from outside (KMS origin EXTERNAL): the template

@@ -21,7 +21,9 @@ mod objects;
 use crate::attributes::{AttributeMap, AttributeType};
 use crate::error::{Error, Result};
 use crate::hierarchy::imported::ImportState;
+use crate::hierarchy::token_state::{self, PinWrap, TokenState, Wraps};
 use crate::hierarchy::{self, DomainKeys, RecordError};
+use crate::mechanisms::aes_kwp;
 use crate::mechanisms::{MechanismInfo, MechanismType};
 use crate::object::{Object, ObjectHandle, SessionHandle};
 use crate::platform::{ObjectStore, Platform};
@@ -77,7 +79,14 @@ pub struct Hsm<P: Platform> {
     platform: P,
     provider: CryptoProvider,
     token: Token,
-    domain: DomainKeys,
+    /// The domain keys; `None` while a reopened token is locked (before its first login).
+    domain: Option<DomainKeys>,
+    /// The token master key that wraps the domain keys in the token state; `None` while locked.
+    tmk: Option<SecretBytes>,
+    /// The TMK wrapped under each user's PIN-derived key.
+    wraps: Wraps,
+    /// The domain keys as last stored, wrapped under the TMK.
+    sealed_domain: Vec<u8>,
     objects: BTreeMap<ObjectHandle, Object>,
     sessions: BTreeMap<SessionHandle, Session>,
     next_object: u64,
@@ -97,20 +106,42 @@ impl<P: Platform> core::fmt::Debug for Hsm<P> {
 }
 
 impl<P: Platform> Hsm<P> {
-    /// A new HSM with an uninitialised token, a fresh domain key and the default
-    /// (RustCrypto) provider.
-    pub fn new(platform: P, config: TokenConfig) -> Self {
+    /// An HSM over the platform's store with the default (RustCrypto) provider: a store that
+    /// holds a token state reopens that token, locked until the first login; an empty store
+    /// gives an uninitialised token with a fresh domain key.
+    pub fn new(platform: P, config: TokenConfig) -> Result<Self> {
         Self::with_provider(platform, config, CryptoProvider::default())
     }
 
-    /// A new HSM with a chosen crypto provider.
-    pub fn with_provider(mut platform: P, config: TokenConfig, provider: CryptoProvider) -> Self {
-        let domain = DomainKeys::generate(platform.rng());
+    /// [`Hsm::new`] with a chosen crypto provider. A token state that cannot be read or decoded
+    /// is CKR_DEVICE_ERROR.
+    pub fn with_provider(
+        mut platform: P,
+        config: TokenConfig,
+        provider: CryptoProvider,
+    ) -> Result<Self> {
+        let state = platform
+            .store_ref()
+            .get_state()?
+            .map(|b| TokenState::decode(&b))
+            .transpose()?;
+        let (token, domain, wraps, sealed_domain) = match state {
+            Some(s) => (Token::restore(config, s.token), None, s.wraps, s.domain),
+            None => (
+                Token::new(config),
+                Some(DomainKeys::generate(platform.rng())),
+                Wraps::default(),
+                Vec::new(),
+            ),
+        };
         let mut hsm = Hsm {
             platform,
             provider,
-            token: Token::new(config),
+            token,
             domain,
+            tmk: None,
+            wraps,
+            sealed_domain,
             objects: BTreeMap::new(),
             sessions: BTreeMap::new(),
             next_object: 1,
@@ -118,7 +149,18 @@ impl<P: Platform> Hsm<P> {
             load_report: LoadReport::default(),
         };
         hsm.load_token_objects();
-        hsm
+        Ok(hsm)
+    }
+
+    /// Gives the platform back (its store holds the token).
+    pub fn into_platform(self) -> P {
+        self.platform
+    }
+
+    /// Whether the domain keys are available (always, except for a reopened token before its
+    /// first login).
+    pub fn is_unlocked(&self) -> bool {
+        self.domain.is_some()
     }
 
     /// Simulates a power cycle of a device whose protected memory (domain keys, PINs) survives:
@@ -146,13 +188,23 @@ impl<P: Platform> Hsm<P> {
                     continue;
                 }
             };
-            match hierarchy::open_record(&self.provider, &self.domain, id, &bytes) {
-                Ok(rec) => {
+            let opened = match &self.domain {
+                Some(domain) => hierarchy::open_record(&self.provider, domain, id, &bytes)
+                    .map(|r| (r.header, r.value)),
+                // Locked: public objects are listed from their headers and authenticated at
+                // the first login; private ones wait for it.
+                None => match hierarchy::peek_header(id, &bytes) {
+                    Ok(h) if h.attrs.flag(AttributeType::Private) => continue,
+                    other => other.map(|h| (h, None)),
+                },
+            };
+            match opened {
+                Ok((header, value)) => {
                     let object = Object {
-                        attrs: rec.header.attrs,
-                        value: rec.value.map(Arc::new),
+                        attrs: header.attrs,
+                        value: value.map(Arc::new),
                         session: None,
-                        import: rec.header.import,
+                        import: header.import,
                     };
                     self.objects.insert(handle, object);
                     report.loaded += 1;
@@ -215,12 +267,73 @@ impl<P: Platform> Hsm<P> {
         if !self.sessions.is_empty() {
             return Err(Error::SessionExists);
         }
-        self.token
-            .init(&self.provider, self.platform.rng(), so_pin, label)?;
+        let checked = self
+            .token
+            .init(&self.provider, self.platform.rng(), so_pin, label);
+        self.save_state_after(checked)?;
         self.objects.clear();
         for id in self.platform.store_ref().ids()? {
             self.platform.store().remove(id)?;
         }
+        // Every object is gone: start again with fresh keys.
+        let tmk = token_state::new_tmk(self.platform.rng())?;
+        let rounds = self.token.config().pin_kdf_rounds;
+        self.wraps = Wraps {
+            so: Some(PinWrap::new(
+                &self.provider,
+                self.platform.rng(),
+                so_pin,
+                rounds,
+                &tmk,
+            )?),
+            user: None,
+        };
+        self.domain = Some(DomainKeys::generate(self.platform.rng()));
+        self.tmk = Some(tmk);
+        self.save_state()
+    }
+
+    /// Writes the token state (PIN hashes and counters, TMK wraps, wrapped domain keys).
+    fn save_state(&mut self) -> Result<()> {
+        if let (Some(tmk), Some(domain)) = (&self.tmk, &self.domain) {
+            self.sealed_domain =
+                aes_kwp::wrap(&self.provider, tmk.expose(), domain.encode()?.expose())?;
+        }
+        let state = TokenState::new(
+            self.token.snapshot(),
+            self.wraps.clone(),
+            self.sealed_domain.clone(),
+        );
+        self.platform.store().put_state(&state.encode()?)?;
+        Ok(())
+    }
+
+    /// Saves the state after a PIN check (whose counters changed either way), then returns the
+    /// check's result. Nothing is saved for a token that was never initialised.
+    fn save_state_after<T>(&mut self, checked: Result<T>) -> Result<T> {
+        if self.token.label().is_some() {
+            self.save_state()?;
+        }
+        checked
+    }
+
+    /// Unlocks a reopened token with a PIN that was just verified: unwraps the TMK and the
+    /// domain keys, then authenticates and loads every token object.
+    fn unlock(&mut self, who: UserType, pin: &[u8]) -> Result<()> {
+        if self.domain.is_some() && self.tmk.is_some() {
+            return Ok(());
+        }
+        let wrap = match who {
+            UserType::SecurityOfficer => self.wraps.so.as_ref(),
+            UserType::User => self.wraps.user.as_ref(),
+        };
+        let tmk = wrap.ok_or(Error::DeviceError)?.open(&self.provider, pin)?;
+        let encoded = aes_kwp::unwrap(&self.provider, tmk.expose(), &self.sealed_domain)
+            .map_err(|_| Error::DeviceError)?;
+        self.domain = Some(DomainKeys::decode(encoded.expose())?);
+        self.tmk = Some(tmk);
+        self.objects.retain(|_, o| o.session.is_some());
+        self.load_token_objects();
         Ok(())
     }
 
@@ -230,7 +343,17 @@ impl<P: Platform> Hsm<P> {
             return Err(Error::SessionReadOnly);
         }
         self.token
-            .init_user_pin(&self.provider, self.platform.rng(), pin)
+            .init_user_pin(&self.provider, self.platform.rng(), pin)?;
+        let tmk = self.tmk.as_ref().ok_or(Error::UserNotLoggedIn)?;
+        let rounds = self.token.config().pin_kdf_rounds;
+        self.wraps.user = Some(PinWrap::new(
+            &self.provider,
+            self.platform.rng(),
+            pin,
+            rounds,
+            tmk,
+        )?);
+        self.save_state()
     }
 
     /// C_SetPIN: changes the logged-in user's PIN (the user's in a public session).
@@ -238,8 +361,28 @@ impl<P: Platform> Hsm<P> {
         if !self.session(session)?.rw {
             return Err(Error::SessionReadOnly);
         }
-        self.token
-            .set_pin(&self.provider, self.platform.rng(), old, new)
+        let who = match self.token.login_state() {
+            LoginState::SecurityOfficer => UserType::SecurityOfficer,
+            _ => UserType::User,
+        };
+        let checked = self
+            .token
+            .set_pin(&self.provider, self.platform.rng(), old, new);
+        self.save_state_after(checked)?;
+        self.unlock(who, old)?;
+        let tmk = self.tmk.as_ref().ok_or(Error::DeviceError)?;
+        let wrap = PinWrap::new(
+            &self.provider,
+            self.platform.rng(),
+            new,
+            self.token.config().pin_kdf_rounds,
+            tmk,
+        )?;
+        match who {
+            UserType::SecurityOfficer => self.wraps.so = Some(wrap),
+            UserType::User => self.wraps.user = Some(wrap),
+        }
+        self.save_state()
     }
 
     /// C_Login. The SO cannot log in while a read-only session exists.
@@ -248,7 +391,9 @@ impl<P: Platform> Hsm<P> {
         if user == UserType::SecurityOfficer && self.sessions.values().any(|s| !s.rw) {
             return Err(Error::SessionReadOnlyExists);
         }
-        self.token.login(&self.provider, user, pin)
+        let checked = self.token.login(&self.provider, user, pin);
+        self.save_state_after(checked)?;
+        self.unlock(user, pin)
     }
 
     /// C_Logout.
@@ -394,9 +539,11 @@ impl<P: Platform> Hsm<P> {
         if object.session.is_some() {
             return Ok(());
         }
+        // A reopened token writes nothing before a login has unlocked its domain keys.
+        let domain = self.domain.as_ref().ok_or(Error::UserNotLoggedIn)?;
         let record = hierarchy::seal_record(
             &self.provider,
-            &self.domain,
+            domain,
             self.platform.rng(),
             handle.0,
             &object.attrs,

@@ -71,4 +71,8 @@ pub trait ObjectStore {
     fn remove(&mut self, id: u64) -> Result<(), StoreError>;
     /// The ids of all records, ascending.
     fn ids(&self) -> Result<Vec<u64>, StoreError>;
+    /// Stores (or replaces) the token's state record (PIN hashes, counters, wrapped keys).
+    fn put_state(&mut self, state: &[u8]) -> Result<(), StoreError>;
+    /// The token's state record, if the token was ever initialised.
+    fn get_state(&self) -> Result<Option<Vec<u8>>, StoreError>;
 }

@@ -11,6 +11,7 @@ use rand_core::SeedableRng;
 #[derive(Clone, Debug, Default)]
 pub struct RamStore {
     records: BTreeMap<u64, Vec<u8>>,
+    state: Option<Vec<u8>>,
 }
 
 impl RamStore {
@@ -37,6 +38,15 @@ impl ObjectStore for RamStore {
 
     fn ids(&self) -> Result<Vec<u64>, StoreError> {
         Ok(self.records.keys().copied().collect())
+    }
+
+    fn put_state(&mut self, state: &[u8]) -> Result<(), StoreError> {
+        self.state = Some(state.to_vec());
+        Ok(())
+    }
+
+    fn get_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.state.clone())
     }
 }
 

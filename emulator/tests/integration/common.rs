@@ -20,7 +20,7 @@ pub fn config() -> TokenConfig {
 
 /// An initialised token with the user PIN set, nobody logged in, no sessions.
 pub fn hsm_with_seed(seed: u64) -> Hsm<VirtPlatform> {
-    let mut hsm = Hsm::new(VirtPlatform::new(seed), config());
+    let mut hsm = Hsm::new(VirtPlatform::new(seed), config()).unwrap();
     hsm.init_token(SO_PIN, "test").unwrap();
     let s = hsm.open_session(true).unwrap();
     hsm.login(s, UserType::SecurityOfficer, SO_PIN).unwrap();

@@ -334,3 +334,114 @@ fn reimport_of_different_material_is_refused() {
         Err(Error::ArgumentsBad)
     );
 }
+
+fn reopen(
+    hsm: hsmemu::Hsm<hsmemu::platform::virt::VirtPlatform>,
+) -> hsmemu::Hsm<hsmemu::platform::virt::VirtPlatform> {
+    let store = hsm.into_platform().into_store();
+    hsmemu::Hsm::new(
+        hsmemu::platform::virt::VirtPlatform::with_store(99, store),
+        config(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_reopened_token_is_locked_until_a_login() {
+    let (mut hsm, s) = user();
+    let private = aes_key(&mut hsm, s, 32, &[t(A::Token, true)]);
+    let public = aes_key(&mut hsm, s, 16, &[t(A::Token, true), t(A::Private, false)]);
+    let ct = encrypt(&mut hsm, s, private, b"across processes");
+    let mut hsm = reopen(hsm);
+    assert!(!hsm.is_unlocked());
+    let s = hsm.open_session(true).unwrap();
+    assert!(
+        hsm.get_attribute_values(s, public, &[A::Label]).is_ok(),
+        "public objects are listed before login"
+    );
+    assert_eq!(
+        hsm.get_attribute_values(s, private, &[A::Label]).err(),
+        Some(Error::ObjectHandleInvalid)
+    );
+    let data = [
+        Attribute::class(hsmemu::attributes::ObjectClass::Data),
+        t(A::Token, true),
+    ];
+    assert_eq!(
+        hsm.create_object(s, &data),
+        Err(Error::UserNotLoggedIn),
+        "no token writes while locked"
+    );
+    assert_eq!(
+        hsm.login(s, UserType::User, b"wrong-pin"),
+        Err(Error::PinIncorrect)
+    );
+    assert!(!hsm.is_unlocked());
+    hsm.login(s, UserType::User, USER_PIN).unwrap();
+    assert!(hsm.is_unlocked());
+    assert_eq!(hsm.load_report().loaded, 2);
+    assert_eq!(
+        decrypt(&mut hsm, s, private, &ct).unwrap(),
+        b"across processes"
+    );
+}
+
+#[test]
+fn either_pin_unlocks_and_a_pin_change_rewraps() {
+    let (mut hsm, s) = user();
+    let key = aes_key(&mut hsm, s, 32, &[t(A::Token, true)]);
+    hsm.set_pin(s, USER_PIN, b"changed-pin").unwrap();
+    let mut hsm = reopen(hsm);
+    let s = hsm.open_session(true).unwrap();
+    hsm.login(s, UserType::SecurityOfficer, SO_PIN).unwrap();
+    assert!(hsm.is_unlocked(), "the SO PIN unlocks the domain keys too");
+    let mut hsm = reopen(hsm);
+    let s = hsm.open_session(true).unwrap();
+    assert_eq!(
+        hsm.login(s, UserType::User, USER_PIN),
+        Err(Error::PinIncorrect)
+    );
+    hsm.login(s, UserType::User, b"changed-pin").unwrap();
+    assert!(hsm.get_attribute_values(s, key, &[A::Class]).is_ok());
+}
+
+#[test]
+fn failed_login_counters_survive_a_reopen() {
+    let mut hsm = hsm();
+    let s = hsm.open_session(true).unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            hsm.login(s, UserType::User, b"wrong-pin"),
+            Err(Error::PinIncorrect)
+        );
+    }
+    let mut hsm = reopen(hsm);
+    assert!(hsm.token_info().user_pin.locked);
+    let s = hsm.open_session(true).unwrap();
+    assert_eq!(
+        hsm.login(s, UserType::User, USER_PIN),
+        Err(Error::PinLocked)
+    );
+}
+
+#[test]
+fn token_state_holds_no_pin() {
+    let (hsm, _) = user();
+    let state = hsm.platform().store_ref().get_state().unwrap().unwrap();
+    for pin in [USER_PIN, SO_PIN] {
+        assert!(!state.windows(pin.len()).any(|w| w == pin));
+    }
+}
+
+#[test]
+fn rotation_survives_a_reopen() {
+    let (mut hsm, s) = user();
+    let key = aes_key(&mut hsm, s, 32, &[t(A::Token, true)]);
+    let ct = encrypt(&mut hsm, s, key, b"rotated");
+    hsm.rotate_domain_key().unwrap();
+    let mut hsm = reopen(hsm);
+    let s = relogin(&mut hsm);
+    assert_eq!(hsm.domain_key_generation(), 2);
+    assert!(hsm.load_report().rejected.is_empty());
+    assert_eq!(decrypt(&mut hsm, s, key, &ct).unwrap(), b"rotated");
+}

@@ -9,7 +9,7 @@ use hsmemu::{Error, Hsm, SessionState};
 
 #[test]
 fn uninitialised_token_has_no_sessions() {
-    let mut hsm = Hsm::new(VirtPlatform::new(1), config());
+    let mut hsm = Hsm::new(VirtPlatform::new(1), config()).unwrap();
     assert_eq!(hsm.open_session(true), Err(Error::TokenNotRecognized));
     assert_eq!(hsm.token_info().label, None);
 }
@@ -116,7 +116,7 @@ fn set_pin_changes_the_user_pin() {
 fn pin_length_is_checked() {
     let (mut hsm, s) = user();
     assert_eq!(hsm.set_pin(s, USER_PIN, b"123"), Err(Error::PinLenRange));
-    let mut fresh = Hsm::new(VirtPlatform::new(2), config());
+    let mut fresh = Hsm::new(VirtPlatform::new(2), config()).unwrap();
     assert_eq!(fresh.init_token(&[b'x'; 256], "t"), Err(Error::PinLenRange));
 }
 
