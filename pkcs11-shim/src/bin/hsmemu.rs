@@ -156,13 +156,12 @@ fn token_list(as_json: bool) -> Result<(), Failure> {
             "slot", "label", "initialised"
         );
         for r in &rows {
-            println!(
-                "{:<6} {:<32} {:<12} {}",
-                r["slot"],
+            let (slot, initialised) = (r["slot"].to_string(), r["initialised"].to_string());
+            let (label, storage) = (
                 r["label"].as_str().unwrap_or(""),
-                r["initialised"],
-                r["storage"].as_str().unwrap_or("")
+                r["storage"].as_str().unwrap_or(""),
             );
+            println!("{slot:<6} {label:<32} {initialised:<12} {storage}");
         }
     }
     Ok(())
