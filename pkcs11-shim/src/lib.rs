@@ -10,10 +10,12 @@
 //! * [`convert`]: C representations to emulator types and the one `Error -> CK_RV` match;
 //! * [`module`]: process state (slots, tokens) and the safe body of every function;
 //! * [`config`]: zero-config and TOML configuration (docs/configuration.md);
+//! * [`audit`]: the hash-chained audit log of every call;
 //! * [`platform`]: the RNG, clock and store each token runs on;
 //! * [`store`]: persistent token directories (`store/file.rs`);
 //! * [`info`]: CK_INFO, CK_SLOT_INFO, CK_TOKEN_INFO.
 
+pub mod audit;
 pub mod config;
 pub mod convert;
 pub mod ffi;

@@ -12,6 +12,7 @@
 //! for a length query or a short buffer is kept per session and function until the caller
 //! fetches it (or starts a new operation of that kind).
 
+use crate::audit::AuditLog;
 use crate::config::{self, Config};
 use crate::convert::{self, Encoded, RawAttribute, RawMechanism};
 use crate::platform::{OsPlatform, TokenStore};
@@ -106,6 +107,7 @@ pub struct Module {
     pid: u32,
     /// The slots, in slot-list order.
     pub slots: Vec<Slot>,
+    audit: Option<AuditLog>,
 }
 
 static STATE: RwLock<Option<Module>> = RwLock::new(None);
@@ -216,7 +218,16 @@ pub fn initialize(reserved: Option<&str>) -> Rv<()> {
             token: Mutex::new(cell),
         });
     }
-    *state = Some(Module { pid, slots });
+    let audit = config
+        .audit_log
+        .as_deref()
+        .map(AuditLog::open)
+        .transpose()
+        .map_err(|msg| {
+            eprintln!("hsmemu: {msg}");
+            CKR_GENERAL_ERROR
+        })?;
+    *state = Some(Module { pid, slots, audit });
     Ok(())
 }
 
@@ -226,8 +237,23 @@ pub fn finalize() -> Rv<()> {
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     match state.take() {
-        Some(m) if m.pid == std::process::id() => Ok(()),
+        Some(m) if m.pid == std::process::id() => {
+            if let Some(log) = &m.audit {
+                log.record("C_Finalize", CKR_OK);
+            }
+            Ok(())
+        }
         _ => Err(CKR_CRYPTOKI_NOT_INITIALIZED),
+    }
+}
+
+/// Records a call in the audit log, if the module is initialised and has one.
+pub fn audit(function: &str, rv: CK_RV) {
+    let state = STATE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(log) = state.as_ref().and_then(|m| m.audit.as_ref()) {
+        log.record(function, rv);
     }
 }
 

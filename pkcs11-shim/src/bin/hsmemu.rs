@@ -31,6 +31,19 @@ enum Command {
     /// Inspect a token's objects.
     #[command(subcommand)]
     Objects(ObjectsCommand),
+    /// Check audit logs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain of an audit log.
+    Verify {
+        /// The log file.
+        #[arg(long)]
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -280,6 +293,21 @@ fn objects_list(path: &Path, pin: Option<&str>, as_json: bool) -> Result<(), Fai
     Ok(())
 }
 
+fn audit_verify(file: &Path) -> Result<(), Failure> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Failure(1, format!("cannot read {}: {e}", file.display())))?;
+    match hsmemu_pkcs11::audit::verify(&text) {
+        Ok(n) => {
+            println!("{}: {n} records, chain intact", file.display());
+            Ok(())
+        }
+        Err(line) => fail(format!(
+            "{}: the chain breaks at line {line}",
+            file.display()
+        )),
+    }
+}
+
 fn class_name(c: u64) -> &'static str {
     match ObjectClass::from_code(c) {
         Some(ObjectClass::Data) => "data",
@@ -314,6 +342,7 @@ fn main() -> ExitCode {
         Command::Objects(ObjectsCommand::List { path, pin, json }) => {
             objects_list(path, pin.as_deref(), *json)
         }
+        Command::Audit(AuditCommand::Verify { file }) => audit_verify(file),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

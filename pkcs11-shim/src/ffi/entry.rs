@@ -16,13 +16,16 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 const MAX_HANDLES: CK_ULONG = 1 << 24;
 
-/// Runs a function body, turning a panic into CKR_GENERAL_ERROR.
-fn guard(f: impl FnOnce() -> FfiResult<()>) -> CK_RV {
-    match catch_unwind(AssertUnwindSafe(f)) {
+/// Runs a function body, turning a panic into CKR_GENERAL_ERROR, and records the call in the
+/// audit log if one is configured.
+fn guard(function: &str, f: impl FnOnce() -> FfiResult<()>) -> CK_RV {
+    let rv = match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => CKR_OK,
         Ok(Err(rv)) => rv,
         Err(_) => CKR_GENERAL_ERROR,
-    }
+    };
+    module::audit(function, rv);
+    rv
 }
 
 /// Writes a list (slot IDs, mechanisms) with the length-query protocol for arrays.
@@ -77,7 +80,7 @@ unsafe fn deliver(
 // ---- General purpose (PKCS#11 3.0 §5.4) ----
 
 pub(crate) unsafe extern "C" fn c_initialize(args: *mut c_void) -> CK_RV {
-    guard(|| {
+    guard("C_Initialize", || {
         let mut reserved = None;
         if !args.is_null() {
             // SAFETY: a non-NULL argument is a CK_C_INITIALIZE_ARGS (PKCS#11 3.0 §5.4).
@@ -106,7 +109,7 @@ pub(crate) unsafe extern "C" fn c_initialize(args: *mut c_void) -> CK_RV {
 }
 
 pub(crate) unsafe extern "C" fn c_finalize(reserved: *mut c_void) -> CK_RV {
-    guard(|| {
+    guard("C_Finalize", || {
         if reserved.is_null() {
             module::finalize()
         } else {
@@ -116,7 +119,7 @@ pub(crate) unsafe extern "C" fn c_finalize(reserved: *mut c_void) -> CK_RV {
 }
 
 pub(crate) unsafe extern "C" fn c_get_info(out: *mut CK_INFO) -> CK_RV {
-    guard(|| {
+    guard("C_GetInfo", || {
         module::with_module(|_| Ok(()))?;
         // SAFETY: the caller passes a CK_INFO to fill.
         unsafe { write(out, info::library(CK_VERSION { major: 3, minor: 0 })) }
@@ -124,7 +127,7 @@ pub(crate) unsafe extern "C" fn c_get_info(out: *mut CK_INFO) -> CK_RV {
 }
 
 pub(crate) unsafe extern "C" fn c_get_info_v2(out: *mut CK_INFO) -> CK_RV {
-    guard(|| {
+    guard("C_GetInfo", || {
         module::with_module(|_| Ok(()))?;
         // SAFETY: the caller passes a CK_INFO to fill.
         unsafe {
@@ -146,7 +149,7 @@ pub(crate) unsafe extern "C" fn c_get_slot_list(
     out: *mut CK_SLOT_ID,
     count: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_GetSlotList", || {
         let slots = module::slot_list()?;
         // SAFETY: forwarded caller guarantee.
         unsafe { write_list(out, count, &slots) }
@@ -154,7 +157,7 @@ pub(crate) unsafe extern "C" fn c_get_slot_list(
 }
 
 pub(crate) unsafe extern "C" fn c_get_slot_info(slot: CK_SLOT_ID, out: *mut CK_SLOT_INFO) -> CK_RV {
-    guard(|| {
+    guard("C_GetSlotInfo", || {
         let value = module::with_slot(slot, |t| {
             Ok(info::slot(t.hsm.token_info().label.as_deref()))
         })?;
@@ -167,7 +170,7 @@ pub(crate) unsafe extern "C" fn c_get_token_info(
     slot: CK_SLOT_ID,
     out: *mut CK_TOKEN_INFO,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_GetTokenInfo", || {
         let value = module::with_slot(slot, |t| Ok(info::token(slot, &t.hsm.token_info())))?;
         // SAFETY: the caller passes a CK_TOKEN_INFO to fill.
         unsafe { write(out, value) }
@@ -179,7 +182,7 @@ pub(crate) unsafe extern "C" fn c_get_mechanism_list(
     out: *mut CK_MECHANISM_TYPE,
     count: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_GetMechanismList", || {
         let list: Vec<CK_MECHANISM_TYPE> = module::with_slot(slot, |t| {
             Ok(t.hsm.mechanisms().iter().map(|m| m.code()).collect())
         })?;
@@ -193,7 +196,7 @@ pub(crate) unsafe extern "C" fn c_get_mechanism_info(
     ty: CK_MECHANISM_TYPE,
     out: *mut CK_MECHANISM_INFO,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_GetMechanismInfo", || {
         module::with_slot(slot, |_| Ok(()))?;
         let m = hsmemu::mechanisms::MechanismType::from_code(ty).ok_or(CKR_MECHANISM_INVALID)?;
         let i = m.info();
@@ -213,7 +216,7 @@ pub(crate) unsafe extern "C" fn c_init_token(
     pin_len: CK_ULONG,
     label: *mut CK_UTF8CHAR,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_InitToken", || {
         // SAFETY: the caller passes the PIN with its length.
         let pin = unsafe { bytes(pin, pin_len) }?;
         // SAFETY: the label is a 32-byte blank-padded field (PKCS#11 3.0 §5.5 C_InitToken).
@@ -227,7 +230,7 @@ pub(crate) unsafe extern "C" fn c_init_pin(
     pin: *mut CK_UTF8CHAR,
     len: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_InitPIN", || {
         // SAFETY: the caller passes the PIN with its length.
         let pin = unsafe { bytes(pin, len) }?;
         module::init_pin(h, pin)
@@ -241,7 +244,7 @@ pub(crate) unsafe extern "C" fn c_set_pin(
     new: *mut CK_UTF8CHAR,
     new_len: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_SetPIN", || {
         // SAFETY: the caller passes both PINs with their lengths.
         let (old, new) = unsafe { (bytes(old, old_len)?, bytes(new, new_len)?) };
         module::run(h, |hsm, s| hsm.set_pin(s, old, new))
@@ -257,7 +260,7 @@ pub(crate) unsafe extern "C" fn c_open_session(
     _notify: CK_NOTIFY,
     out: *mut CK_SESSION_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_OpenSession", || {
         if out.is_null() {
             return Err(CKR_ARGUMENTS_BAD);
         }
@@ -268,18 +271,18 @@ pub(crate) unsafe extern "C" fn c_open_session(
 }
 
 pub(crate) unsafe extern "C" fn c_close_session(h: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| module::close_session(h))
+    guard("C_CloseSession", || module::close_session(h))
 }
 
 pub(crate) unsafe extern "C" fn c_close_all_sessions(slot: CK_SLOT_ID) -> CK_RV {
-    guard(|| module::close_all_sessions(slot))
+    guard("C_CloseAllSessions", || module::close_all_sessions(slot))
 }
 
 pub(crate) unsafe extern "C" fn c_get_session_info(
     h: CK_SESSION_HANDLE,
     out: *mut CK_SESSION_INFO,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_GetSessionInfo", || {
         let slot = module::with_module(|m| {
             let index = usize::try_from(h >> 32)
                 .ok()
@@ -309,7 +312,7 @@ pub(crate) unsafe extern "C" fn c_login(
     pin: *mut CK_UTF8CHAR,
     len: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_Login", || {
         // SAFETY: the caller passes the PIN with its length.
         let pin = unsafe { bytes(pin, len) }?;
         module::login(h, user, pin)
@@ -317,7 +320,7 @@ pub(crate) unsafe extern "C" fn c_login(
 }
 
 pub(crate) unsafe extern "C" fn c_logout(h: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| module::run(h, |hsm, s| hsm.logout(s)))
+    guard("C_Logout", || module::run(h, |hsm, s| hsm.logout(s)))
 }
 
 // ---- Objects (§5.7) ----
@@ -328,7 +331,7 @@ pub(crate) unsafe extern "C" fn c_create_object(
     n: CK_ULONG,
     out: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_CreateObject", || {
         // SAFETY: the caller passes a template of n attributes.
         let template = unsafe { read_template(t, n) }?;
         if out.is_null() {
@@ -347,7 +350,7 @@ pub(crate) unsafe extern "C" fn c_copy_object(
     n: CK_ULONG,
     out: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_CopyObject", || {
         // SAFETY: the caller passes a template of n attributes.
         let template = unsafe { read_template(t, n) }?;
         if out.is_null() {
@@ -363,7 +366,7 @@ pub(crate) unsafe extern "C" fn c_destroy_object(
     h: CK_SESSION_HANDLE,
     o: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| module::destroy_object(h, o))
+    guard("C_DestroyObject", || module::destroy_object(h, o))
 }
 
 pub(crate) unsafe extern "C" fn c_get_object_size(
@@ -371,7 +374,7 @@ pub(crate) unsafe extern "C" fn c_get_object_size(
     o: CK_OBJECT_HANDLE,
     out: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_GetObjectSize", || {
         if out.is_null() {
             return Err(CKR_ARGUMENTS_BAD);
         }
@@ -446,7 +449,7 @@ pub(crate) unsafe extern "C" fn c_get_attribute_value(
     t: *mut CK_ATTRIBUTE,
     n: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_GetAttributeValue", || {
         // SAFETY: the caller passes a template of n attributes to fill.
         let attrs = unsafe { array_mut(t, n, 4096) }?;
         let types: Vec<CK_ATTRIBUTE_TYPE> = attrs.iter().map(|a| a.type_).collect();
@@ -484,7 +487,7 @@ pub(crate) unsafe extern "C" fn c_set_attribute_value(
     t: *mut CK_ATTRIBUTE,
     n: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_SetAttributeValue", || {
         // SAFETY: the caller passes a template of n attributes.
         let template = unsafe { read_template(t, n) }?;
         module::set_attributes(h, o, template)
@@ -496,7 +499,7 @@ pub(crate) unsafe extern "C" fn c_find_objects_init(
     t: *mut CK_ATTRIBUTE,
     n: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_FindObjectsInit", || {
         // SAFETY: the caller passes a template of n attributes.
         let template = unsafe { read_template(t, n) }?;
         module::find_init(h, template)
@@ -509,7 +512,7 @@ pub(crate) unsafe extern "C" fn c_find_objects(
     max: CK_ULONG,
     count: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_FindObjects", || {
         if count.is_null() || (out.is_null() && max > 0) {
             return Err(CKR_ARGUMENTS_BAD);
         }
@@ -523,7 +526,7 @@ pub(crate) unsafe extern "C" fn c_find_objects(
 }
 
 pub(crate) unsafe extern "C" fn c_find_objects_final(h: CK_SESSION_HANDLE) -> CK_RV {
-    guard(|| module::find_final(h))
+    guard("C_FindObjectsFinal", || module::find_final(h))
 }
 
 // ---- Encryption and decryption (§5.8, §5.9) ----
@@ -533,7 +536,7 @@ pub(crate) unsafe extern "C" fn c_encrypt_init(
     m: *mut CK_MECHANISM,
     key: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_EncryptInit", || {
         // SAFETY: the caller passes a valid mechanism.
         let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
         module::start(h, OutKind::Encrypt, |hsm, s| {
@@ -549,7 +552,7 @@ pub(crate) unsafe extern "C" fn c_encrypt(
     out: *mut CK_BYTE,
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_Encrypt", || {
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
@@ -567,7 +570,7 @@ pub(crate) unsafe extern "C" fn c_encrypt_update(
     out: *mut CK_BYTE,
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_EncryptUpdate", || {
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
@@ -584,7 +587,7 @@ pub(crate) unsafe extern "C" fn c_encrypt_final(
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
     // SAFETY: the caller passes an output buffer with its length.
-    guard(|| unsafe {
+    guard("C_EncryptFinal", || unsafe {
         deliver(h, OutKind::EncryptFinal, &[], out, out_len, |hsm, s| {
             hsm.encrypt_final(s)
         })
@@ -596,7 +599,7 @@ pub(crate) unsafe extern "C" fn c_decrypt_init(
     m: *mut CK_MECHANISM,
     key: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_DecryptInit", || {
         // SAFETY: the caller passes a valid mechanism.
         let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
         module::start(h, OutKind::Decrypt, |hsm, s| {
@@ -612,7 +615,7 @@ pub(crate) unsafe extern "C" fn c_decrypt(
     out: *mut CK_BYTE,
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_Decrypt", || {
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
@@ -630,7 +633,7 @@ pub(crate) unsafe extern "C" fn c_decrypt_update(
     out: *mut CK_BYTE,
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_DecryptUpdate", || {
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
@@ -647,7 +650,7 @@ pub(crate) unsafe extern "C" fn c_decrypt_final(
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
     // SAFETY: the caller passes an output buffer with its length.
-    guard(|| unsafe {
+    guard("C_DecryptFinal", || unsafe {
         deliver(h, OutKind::DecryptFinal, &[], out, out_len, |hsm, s| {
             hsm.decrypt_final(s)
         })
@@ -657,7 +660,7 @@ pub(crate) unsafe extern "C" fn c_decrypt_final(
 // ---- Digests (§5.10) ----
 
 pub(crate) unsafe extern "C" fn c_digest_init(h: CK_SESSION_HANDLE, m: *mut CK_MECHANISM) -> CK_RV {
-    guard(|| {
+    guard("C_DigestInit", || {
         // SAFETY: the caller passes a valid mechanism.
         let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
         module::start(h, OutKind::Digest, |hsm, s| hsm.digest_init(s, &m))
@@ -671,7 +674,7 @@ pub(crate) unsafe extern "C" fn c_digest(
     out: *mut CK_BYTE,
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_Digest", || {
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
@@ -687,7 +690,7 @@ pub(crate) unsafe extern "C" fn c_digest_update(
     data: *mut CK_BYTE,
     len: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_DigestUpdate", || {
         // SAFETY: the caller passes the input with its length.
         let data = unsafe { bytes(data, len) }?;
         module::run(h, |hsm, s| hsm.digest_update(s, data))
@@ -700,7 +703,7 @@ pub(crate) unsafe extern "C" fn c_digest_final(
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
     // SAFETY: the caller passes an output buffer with its length.
-    guard(|| unsafe {
+    guard("C_DigestFinal", || unsafe {
         deliver(h, OutKind::DigestFinal, &[], out, out_len, |hsm, s| {
             hsm.digest_final(s)
         })
@@ -714,7 +717,7 @@ pub(crate) unsafe extern "C" fn c_sign_init(
     m: *mut CK_MECHANISM,
     key: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_SignInit", || {
         // SAFETY: the caller passes a valid mechanism.
         let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
         module::start(h, OutKind::Sign, |hsm, s| {
@@ -730,7 +733,7 @@ pub(crate) unsafe extern "C" fn c_sign(
     out: *mut CK_BYTE,
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_Sign", || {
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
@@ -746,7 +749,7 @@ pub(crate) unsafe extern "C" fn c_sign_update(
     data: *mut CK_BYTE,
     len: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_SignUpdate", || {
         // SAFETY: the caller passes the input with its length.
         let data = unsafe { bytes(data, len) }?;
         module::run(h, |hsm, s| hsm.sign_update(s, data))
@@ -759,7 +762,7 @@ pub(crate) unsafe extern "C" fn c_sign_final(
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
     // SAFETY: the caller passes an output buffer with its length.
-    guard(|| unsafe {
+    guard("C_SignFinal", || unsafe {
         deliver(h, OutKind::SignFinal, &[], out, out_len, |hsm, s| {
             hsm.sign_final(s)
         })
@@ -771,7 +774,7 @@ pub(crate) unsafe extern "C" fn c_verify_init(
     m: *mut CK_MECHANISM,
     key: CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_VerifyInit", || {
         // SAFETY: the caller passes a valid mechanism.
         let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
         module::run(h, |hsm, s| {
@@ -787,7 +790,7 @@ pub(crate) unsafe extern "C" fn c_verify(
     sig: *mut CK_BYTE,
     sig_len: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_Verify", || {
         // SAFETY: the caller passes the data and the signature with their lengths.
         let (data, sig) = unsafe { (bytes(data, len)?, bytes(sig, sig_len)?) };
         module::run(h, |hsm, s| hsm.verify(s, data, sig))
@@ -799,7 +802,7 @@ pub(crate) unsafe extern "C" fn c_verify_update(
     data: *mut CK_BYTE,
     len: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_VerifyUpdate", || {
         // SAFETY: the caller passes the input with its length.
         let data = unsafe { bytes(data, len) }?;
         module::run(h, |hsm, s| hsm.verify_update(s, data))
@@ -811,7 +814,7 @@ pub(crate) unsafe extern "C" fn c_verify_final(
     sig: *mut CK_BYTE,
     sig_len: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_VerifyFinal", || {
         // SAFETY: the caller passes the signature with its length.
         let sig = unsafe { bytes(sig, sig_len) }?;
         module::run(h, |hsm, s| hsm.verify_final(s, sig))
@@ -827,7 +830,7 @@ pub(crate) unsafe extern "C" fn c_generate_key(
     n: CK_ULONG,
     out: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_GenerateKey", || {
         // SAFETY: the caller passes a valid mechanism and a template of n attributes.
         let (m, template) = unsafe { (read_mechanism(m)?, read_template(t, n)?) };
         let (m, template) = (module::mechanism(m)?, crate::convert::template(template)?);
@@ -851,7 +854,7 @@ pub(crate) unsafe extern "C" fn c_generate_key_pair(
     pub_out: *mut CK_OBJECT_HANDLE,
     priv_out: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_GenerateKeyPair", || {
         // SAFETY: the caller passes a valid mechanism and two templates with their lengths.
         let (m, public, private) = unsafe {
             (
@@ -885,7 +888,7 @@ pub(crate) unsafe extern "C" fn c_wrap_key(
     out: *mut CK_BYTE,
     out_len: *mut CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_WrapKey", || {
         // SAFETY: the caller passes a valid mechanism.
         let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
         let input = [wrapping.to_ne_bytes(), key.to_ne_bytes()].concat();
@@ -914,7 +917,7 @@ pub(crate) unsafe extern "C" fn c_unwrap_key(
     n: CK_ULONG,
     out: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_UnwrapKey", || {
         // SAFETY: the caller passes a mechanism, the blob and a template with their lengths.
         let (m, blob, template) = unsafe {
             (
@@ -943,7 +946,7 @@ pub(crate) unsafe extern "C" fn c_derive_key(
     n: CK_ULONG,
     out: *mut CK_OBJECT_HANDLE,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_DeriveKey", || {
         // SAFETY: the caller passes a mechanism and a template with their lengths.
         let (m, template) = unsafe { (read_mechanism(m)?, read_template(t, n)?) };
         let (m, template) = (module::mechanism(m)?, crate::convert::template(template)?);
@@ -965,7 +968,7 @@ pub(crate) unsafe extern "C" fn c_seed_random(
     seed: *mut CK_BYTE,
     len: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_SeedRandom", || {
         // SAFETY: the caller passes the seed with its length.
         let seed = unsafe { bytes(seed, len) }?;
         module::run(h, |hsm, s| hsm.seed_random(s, seed))
@@ -977,7 +980,7 @@ pub(crate) unsafe extern "C" fn c_generate_random(
     out: *mut CK_BYTE,
     len: CK_ULONG,
 ) -> CK_RV {
-    guard(|| {
+    guard("C_GenerateRandom", || {
         // SAFETY: the caller passes a buffer of `len` bytes.
         let buf = unsafe { array_mut(out, len, 1 << 30) }?;
         let random = module::create(h, |hsm, s| hsm.generate_random(s, buf.len()))?;

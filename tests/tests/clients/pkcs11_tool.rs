@@ -229,3 +229,71 @@ fn pkcs11_tool_keys_signatures_wrapping_and_ecdh() {
     assert_eq!(ours, std::fs::read(dir.join("shared_ossl.bin")).unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_bad_configuration_fails_initialisation_with_the_reason() {
+    if !have("pkcs11-tool", "pkcs11_tool_bad_config") {
+        return;
+    }
+    let dir = scratch("bad-config");
+    let conf = dir.join("bad.toml");
+    std::fs::write(&conf, "[[token]]\nlabel = \"a\"\ncolour = \"red\"\n").unwrap();
+    let out = Command::new("pkcs11-tool")
+        .env("HSMEMU_CONF", &conf)
+        .arg("--module")
+        .arg(module_path())
+        .arg("-L")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let t = text(&out);
+    assert!(
+        t.contains("hsmemu: configuration error") && t.contains("unknown field"),
+        "{t}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_audit_log_records_every_call_in_an_intact_chain() {
+    if !have("pkcs11-tool", "pkcs11_tool_audit") {
+        return;
+    }
+    let dir = scratch("audit");
+    let conf = dir.join("hsmemu.toml");
+    let log = dir.join("audit.log");
+    std::fs::write(
+        &conf,
+        format!(
+            "audit_log = \"{}\"\n[[token]]\nlabel = \"t\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    run(Command::new("pkcs11-tool")
+        .env("HSMEMU_CONF", &conf)
+        .arg("--module")
+        .arg(module_path())
+        .args([
+            "--token-label",
+            "t",
+            "--login",
+            "--pin",
+            "1234",
+            "--generate-random",
+            "16",
+        ]));
+    let text = std::fs::read_to_string(&log).unwrap();
+    for f in ["C_Initialize", "C_Login", "C_GenerateRandom", "C_Finalize"] {
+        assert!(
+            text.contains(&format!("\"fn\":\"{f}\"")),
+            "{f} missing from:\n{text}"
+        );
+    }
+    assert!(!text.contains("1234"), "the PIN must not be logged");
+    assert_eq!(
+        hsmemu_pkcs11::audit::verify(&text),
+        Ok(text.lines().count())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
