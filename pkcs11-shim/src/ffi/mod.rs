@@ -140,10 +140,10 @@ pub unsafe fn array<'a, T>(ptr: *const T, count: CK_ULONG, max: CK_ULONG) -> Ffi
     Ok(unsafe { std::slice::from_raw_parts(ptr, count) })
 }
 
-/// Mutable variant of [`array`], for templates the module fills in (C_GetAttributeValue).
+/// Mutable variant of [`array()`], for templates the module fills in (C_GetAttributeValue).
 ///
 /// # Safety
-/// As [`array`], and the values must be writable and not aliased during `'a`.
+/// As [`array()`], and the values must be writable and not aliased during `'a`.
 pub unsafe fn array_mut<'a, T>(
     ptr: *mut T,
     count: CK_ULONG,
