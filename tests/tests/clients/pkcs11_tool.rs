@@ -297,3 +297,38 @@ fn the_audit_log_records_every_call_in_an_intact_chain() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn pkcs11_tool_self_tests_and_fork() {
+    if !have("pkcs11-tool", "pkcs11_tool_self_tests") {
+        return;
+    }
+    let dir = scratch("pkcs11-tool-self-test");
+    let conf = token_conf(&dir, "t");
+    let tool = |args: &[&str]| {
+        let mut c = Command::new("pkcs11-tool");
+        c.env("HSMEMU_CONF", &conf)
+            .arg("--module")
+            .arg(module_path())
+            .args(args);
+        text(&run(&mut c))
+    };
+    // RNG and digests (pkcs11-tool's signature tests are RSA-only).
+    let out = tool(&[
+        "--token-label",
+        "t",
+        "--login",
+        "--pin",
+        "1234",
+        "--test",
+        "--allow-sw",
+    ]);
+    assert!(out.contains("No errors"), "{out}");
+    // A forked child calls C_Initialize again and gets a working module.
+    let out = tool(&["--test-fork"]);
+    assert!(
+        out.contains("Calling C_Initialize in forked child process"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
