@@ -121,3 +121,13 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A `pkcs11-tool` command on the built module, configured by `conf`, running in `dir`.
+pub fn pkcs11_tool(conf: &Path, dir: &Path) -> Command {
+    let mut c = Command::new("pkcs11-tool");
+    c.env("HSMEMU_CONF", conf)
+        .current_dir(dir)
+        .arg("--module")
+        .arg(module_path());
+    c
+}

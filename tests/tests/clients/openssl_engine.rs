@@ -16,40 +16,31 @@ fn openssl_engine_signs_and_openssl_verifies() {
     let dir = scratch("openssl-engine");
     let conf = token_conf(&dir, "t");
     let module = module_path();
-    run(Command::new("pkcs11-tool")
-        .env("HSMEMU_CONF", &conf)
-        .arg("--module")
-        .arg(&module)
-        .args([
-            "--token-label",
-            "t",
-            "--login",
-            "--pin",
-            "1234",
-            "--keypairgen",
-            "--key-type",
-            "EC:prime256v1",
-            "--label",
-            "ec1",
-            "--id",
-            "02",
-        ]));
-    run(Command::new("pkcs11-tool")
-        .env("HSMEMU_CONF", &conf)
-        .current_dir(&dir)
-        .arg("--module")
-        .arg(&module)
-        .args([
-            "--token-label",
-            "t",
-            "--read-object",
-            "--type",
-            "pubkey",
-            "--id",
-            "02",
-            "-o",
-            "pub.der",
-        ]));
+    run(pkcs11_tool(&conf, &dir).args([
+        "--token-label",
+        "t",
+        "--login",
+        "--pin",
+        "1234",
+        "--keypairgen",
+        "--key-type",
+        "EC:prime256v1",
+        "--label",
+        "ec1",
+        "--id",
+        "02",
+    ]));
+    run(pkcs11_tool(&conf, &dir).args([
+        "--token-label",
+        "t",
+        "--read-object",
+        "--type",
+        "pubkey",
+        "--id",
+        "02",
+        "-o",
+        "pub.der",
+    ]));
     run(Command::new("openssl").current_dir(&dir).args([
         "pkey", "-pubin", "-inform", "DER", "-in", "pub.der", "-out", "pub.pem",
     ]));

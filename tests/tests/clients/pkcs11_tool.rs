@@ -10,16 +10,7 @@ fn pkcs11_tool_keys_signatures_wrapping_and_ecdh() {
     }
     let dir = scratch("pkcs11-tool");
     let conf = token_conf(&dir, "t");
-    let module = module_path();
-    let tool = |args: &[&str]| {
-        let mut c = Command::new("pkcs11-tool");
-        c.env("HSMEMU_CONF", &conf)
-            .current_dir(&dir)
-            .arg("--module")
-            .arg(&module)
-            .args(args);
-        run(&mut c)
-    };
+    let tool = |args: &[&str]| run(pkcs11_tool(&conf, &dir).args(args));
     let login = ["--token-label", "t", "--login", "--pin", "1234"];
     let with_login = |extra: &[&str]| tool(&[&login[..], extra].concat());
 
@@ -157,11 +148,7 @@ fn pkcs11_tool_keys_signatures_wrapping_and_ecdh() {
     assert!(objects.contains("unwrapped"), "{objects}");
 
     // A non-extractable key is refused.
-    let refused = Command::new("pkcs11-tool")
-        .env("HSMEMU_CONF", &conf)
-        .current_dir(&dir)
-        .arg("--module")
-        .arg(&module)
+    let refused = pkcs11_tool(&conf, &dir)
         .args(login)
         .args([
             "--wrap",
@@ -238,13 +225,7 @@ fn a_bad_configuration_fails_initialisation_with_the_reason() {
     let dir = scratch("bad-config");
     let conf = dir.join("bad.toml");
     std::fs::write(&conf, "[[token]]\nlabel = \"a\"\ncolour = \"red\"\n").unwrap();
-    let out = Command::new("pkcs11-tool")
-        .env("HSMEMU_CONF", &conf)
-        .arg("--module")
-        .arg(module_path())
-        .arg("-L")
-        .output()
-        .unwrap();
+    let out = pkcs11_tool(&conf, &dir).arg("-L").output().unwrap();
     assert!(!out.status.success());
     let t = text(&out);
     assert!(
@@ -270,19 +251,15 @@ fn the_audit_log_records_every_call_in_an_intact_chain() {
         ),
     )
     .unwrap();
-    run(Command::new("pkcs11-tool")
-        .env("HSMEMU_CONF", &conf)
-        .arg("--module")
-        .arg(module_path())
-        .args([
-            "--token-label",
-            "t",
-            "--login",
-            "--pin",
-            "1234",
-            "--generate-random",
-            "16",
-        ]));
+    run(pkcs11_tool(&conf, &dir).args([
+        "--token-label",
+        "t",
+        "--login",
+        "--pin",
+        "1234",
+        "--generate-random",
+        "16",
+    ]));
     let text = std::fs::read_to_string(&log).unwrap();
     for f in ["C_Initialize", "C_Login", "C_GenerateRandom", "C_Finalize"] {
         assert!(
@@ -305,14 +282,7 @@ fn pkcs11_tool_self_tests_and_fork() {
     }
     let dir = scratch("pkcs11-tool-self-test");
     let conf = token_conf(&dir, "t");
-    let tool = |args: &[&str]| {
-        let mut c = Command::new("pkcs11-tool");
-        c.env("HSMEMU_CONF", &conf)
-            .arg("--module")
-            .arg(module_path())
-            .args(args);
-        text(&run(&mut c))
-    };
+    let tool = |args: &[&str]| text(&run(pkcs11_tool(&conf, &dir).args(args)));
     // RNG and digests (pkcs11-tool's signature tests are RSA-only).
     let out = tool(&[
         "--token-label",
@@ -324,8 +294,13 @@ fn pkcs11_tool_self_tests_and_fork() {
         "--allow-sw",
     ]);
     assert!(out.contains("No errors"), "{out}");
-    // A forked child calls C_Initialize again and gets a working module.
-    let out = tool(&["--test-fork"]);
+    // A forked child calls C_Initialize again and gets a working module (zero-config, in
+    // memory: a persistent token stays with the process that opened it).
+    let out = text(&run(Command::new("pkcs11-tool")
+        .env_remove("HSMEMU_CONF")
+        .arg("--module")
+        .arg(module_path())
+        .arg("--test-fork")));
     assert!(
         out.contains("Calling C_Initialize in forked child process"),
         "{out}"
