@@ -22,7 +22,7 @@ use hsmemu::attributes::{Attribute, AttributeType};
 use hsmemu::mechanisms::Mechanism;
 use hsmemu::platform::virt::RamStore;
 use hsmemu::token::{TokenConfig, UserType};
-use hsmemu::{Hsm, ObjectHandle, SessionHandle};
+use hsmemu::{Hsm, ObjectHandle, OperationKind, SessionHandle};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, RwLock};
 
@@ -289,13 +289,17 @@ pub fn with_session<T>(
     f: impl FnOnce(&mut TokenCell, SessionHandle) -> Rv<T>,
 ) -> Rv<T> {
     with_module(|m| {
-        let index = usize::try_from(h >> 32)
-            .ok()
-            .and_then(|i| i.checked_sub(1))
-            .ok_or(CKR_SESSION_HANDLE_INVALID)?;
-        let slot = m.slots.get(index).ok_or(CKR_SESSION_HANDLE_INVALID)?;
-        let mut cell = slot.lock();
-        f(&mut cell, SessionHandle(h & 0xFFFF_FFFF))
+        let (slot, s) = resolve(m, h)?;
+        f(&mut slot.lock(), s)
+    })
+}
+
+/// C_GetSessionInfo: the session's slot and state.
+pub fn session_info(h: CK_SESSION_HANDLE) -> Rv<(CK_SLOT_ID, hsmemu::SessionInfo)> {
+    with_module(|m| {
+        let (slot, s) = resolve(m, h)?;
+        let info = em(slot.lock().hsm.session_info(s))?;
+        Ok((slot.id, info))
     })
 }
 
@@ -527,6 +531,67 @@ pub fn produce(
             );
         }
         Ok(output)
+    })
+}
+
+fn resolve(m: &Module, h: CK_SESSION_HANDLE) -> Rv<(&Slot, SessionHandle)> {
+    let index = usize::try_from(h >> 32)
+        .ok()
+        .and_then(|i| i.checked_sub(1))
+        .ok_or(CKR_SESSION_HANDLE_INVALID)?;
+    let slot = m.slots.get(index).ok_or(CKR_SESSION_HANDLE_INVALID)?;
+    Ok((slot, SessionHandle(h & 0xFFFF_FFFF)))
+}
+
+/// [`produce`] for a single-part call (C_Encrypt, C_Decrypt, C_Digest, C_Sign): the operation
+/// is taken out of its session under the token lock and finished without it, so that other
+/// sessions of the token proceed while the crypto runs.
+pub fn produce_detached(
+    h: CK_SESSION_HANDLE,
+    kind: OutKind,
+    op: OperationKind,
+    input: &[u8],
+    capacity: Option<usize>,
+) -> Rv<Vec<u8>> {
+    with_module(|m| {
+        let (slot, s) = resolve(m, h)?;
+        let key = (s, kind);
+        let taken = {
+            let mut cell = slot.lock();
+            match cell.pending.remove(&key) {
+                Some(p) if p.input == input => Err(p.output),
+                _ => Ok((em(cell.hsm.take_operation(s, op))?, *cell.hsm.provider())),
+            }
+        };
+        let output = match taken {
+            Err(cached) => cached,
+            Ok((operation, provider)) => em(operation.finish(&provider, input))?,
+        };
+        if capacity.is_none_or(|c| c < output.len()) {
+            slot.lock().pending.insert(
+                key,
+                Pending {
+                    input: input.to_vec(),
+                    output: output.clone(),
+                },
+            );
+        }
+        Ok(output)
+    })
+}
+
+/// C_Verify, finished without the token lock like [`produce_detached`].
+pub fn verify_detached(h: CK_SESSION_HANDLE, data: &[u8], signature: &[u8]) -> Rv<()> {
+    with_module(|m| {
+        let (slot, s) = resolve(m, h)?;
+        let (operation, provider) = {
+            let mut cell = slot.lock();
+            (
+                em(cell.hsm.take_operation(s, OperationKind::Verify))?,
+                *cell.hsm.provider(),
+            )
+        };
+        em(operation.verify(&provider, data, signature))
     })
 }
 

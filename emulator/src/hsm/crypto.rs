@@ -12,10 +12,70 @@ use crate::mechanisms::{Mechanism, aes_gcm, ec, ecdsa, flags, hmac, sha256};
 use crate::object::{ObjectHandle, SessionHandle};
 use crate::platform::Platform;
 use crate::policy;
+use crate::provider::CryptoProvider;
 use crate::session::{CipherOp, SignOp, VerifyOp};
 use alloc::vec;
 use alloc::vec::Vec;
 use rand_core::Rng as _;
+
+/// The kinds of operation a session runs (one of each at a time, PKCS#11 3.0 §5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OperationKind {
+    /// C_EncryptInit .. C_Encrypt.
+    Encrypt,
+    /// C_DecryptInit .. C_Decrypt.
+    Decrypt,
+    /// C_DigestInit .. C_Digest.
+    Digest,
+    /// C_SignInit .. C_Sign.
+    Sign,
+    /// C_VerifyInit .. C_Verify.
+    Verify,
+}
+
+#[derive(Debug)]
+enum Op {
+    Cipher(CipherOp),
+    Digest(sha256::DigestOperation),
+    Sign(SignOp),
+    Verify(VerifyOp),
+}
+
+/// An operation taken out of its session by [`Hsm::take_operation`], finished without the HSM.
+#[derive(Debug)]
+pub struct ActiveOperation(Op);
+
+impl ActiveOperation {
+    /// Finishes an encryption, decryption, digest or signature over `data` (the rest of the
+    /// input, after any update calls).
+    pub fn finish(self, provider: &CryptoProvider, data: &[u8]) -> Result<Vec<u8>> {
+        match self.0 {
+            Op::Cipher(CipherOp::Gcm(gcm)) => gcm.finish(provider, data),
+            Op::Digest(mut d) => {
+                d.update(data);
+                Ok(d.finish())
+            }
+            Op::Sign(SignOp::Ecdsa(op)) => op.finish(provider, data),
+            Op::Sign(SignOp::Hmac(mut op)) => {
+                op.update(data);
+                Ok(op.sign())
+            }
+            Op::Verify(_) => Err(Error::OperationNotInitialized),
+        }
+    }
+
+    /// Finishes a verification of `signature` over `data`.
+    pub fn verify(self, provider: &CryptoProvider, data: &[u8], signature: &[u8]) -> Result<()> {
+        match self.0 {
+            Op::Verify(VerifyOp::Ecdsa(op)) => op.finish(provider, data, signature),
+            Op::Verify(VerifyOp::Hmac(mut op)) => {
+                op.update(data);
+                op.verify(signature)
+            }
+            _ => Err(Error::OperationNotInitialized),
+        }
+    }
+}
 
 /// Which cipher direction an operation slot holds.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -122,7 +182,9 @@ impl<P: Platform> Hsm<P> {
 
     /// C_Encrypt: single-part; ends the operation.
     pub fn encrypt(&mut self, session: SessionHandle, data: &[u8]) -> Result<Vec<u8>> {
-        self.cipher_finish(session, data, Direction::Encrypt)
+        let provider = self.provider;
+        self.take_operation(session, OperationKind::Encrypt)?
+            .finish(&provider, data)
     }
 
     /// C_EncryptUpdate: GCM returns nothing until the final part.
@@ -147,7 +209,9 @@ impl<P: Platform> Hsm<P> {
 
     /// C_Decrypt: single-part; a failed tag is CKR_ENCRYPTED_DATA_INVALID with no output.
     pub fn decrypt(&mut self, session: SessionHandle, data: &[u8]) -> Result<Vec<u8>> {
-        self.cipher_finish(session, data, Direction::Decrypt)
+        let provider = self.provider;
+        self.take_operation(session, OperationKind::Decrypt)?
+            .finish(&provider, data)
     }
 
     /// C_DecryptUpdate: nothing is released before the tag is verified.
@@ -173,14 +237,9 @@ impl<P: Platform> Hsm<P> {
 
     /// C_Digest: single-part.
     pub fn digest(&mut self, session: SessionHandle, data: &[u8]) -> Result<Vec<u8>> {
-        let mut op = self
-            .session_mut(session)?
-            .ops
-            .digest
-            .take()
-            .ok_or(Error::OperationNotInitialized)?;
-        op.update(data);
-        Ok(op.finish())
+        let provider = self.provider;
+        self.take_operation(session, OperationKind::Digest)?
+            .finish(&provider, data)
     }
 
     /// C_DigestUpdate.
@@ -242,19 +301,9 @@ impl<P: Platform> Hsm<P> {
 
     /// C_Sign: single-part.
     pub fn sign(&mut self, session: SessionHandle, data: &[u8]) -> Result<Vec<u8>> {
-        match self
-            .session_mut(session)?
-            .ops
-            .sign
-            .take()
-            .ok_or(Error::OperationNotInitialized)?
-        {
-            SignOp::Ecdsa(op) => op.finish(&self.provider, data),
-            SignOp::Hmac(mut op) => {
-                op.update(data);
-                Ok(op.sign())
-            }
-        }
+        let provider = self.provider;
+        self.take_operation(session, OperationKind::Sign)?
+            .finish(&provider, data)
     }
 
     /// C_SignUpdate (not for CKM_ECDSA, which is single-part: CKR_FUNCTION_NOT_SUPPORTED).
@@ -332,19 +381,29 @@ impl<P: Platform> Hsm<P> {
 
     /// C_Verify: single-part.
     pub fn verify(&mut self, session: SessionHandle, data: &[u8], signature: &[u8]) -> Result<()> {
-        match self
-            .session_mut(session)?
-            .ops
-            .verify
-            .take()
-            .ok_or(Error::OperationNotInitialized)?
-        {
-            VerifyOp::Ecdsa(op) => op.finish(&self.provider, data, signature),
-            VerifyOp::Hmac(mut op) => {
-                op.update(data);
-                op.verify(signature)
-            }
-        }
+        let provider = self.provider;
+        self.take_operation(session, OperationKind::Verify)?
+            .verify(&provider, data, signature)
+    }
+
+    /// Takes the active operation of `kind` out of its session, so that the host can finish it
+    /// as a single-part call without holding the HSM (the operation owns its key material).
+    /// The session has no operation of that kind afterwards, as after any single-part call.
+    pub fn take_operation(
+        &mut self,
+        session: SessionHandle,
+        kind: OperationKind,
+    ) -> Result<ActiveOperation> {
+        let ops = &mut self.session_mut(session)?.ops;
+        let op = match kind {
+            OperationKind::Encrypt => ops.encrypt.take().map(Op::Cipher),
+            OperationKind::Decrypt => ops.decrypt.take().map(Op::Cipher),
+            OperationKind::Digest => ops.digest.take().map(Op::Digest),
+            OperationKind::Sign => ops.sign.take().map(Op::Sign),
+            OperationKind::Verify => ops.verify.take().map(Op::Verify),
+        };
+        op.map(ActiveOperation)
+            .ok_or(Error::OperationNotInitialized)
     }
 
     /// C_VerifyUpdate (not for CKM_ECDSA).

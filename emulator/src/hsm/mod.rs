@@ -14,6 +14,8 @@
 //! * no call that fails leaves a new object behind.
 
 mod crypto;
+
+pub use crypto::{ActiveOperation, OperationKind};
 mod keys;
 mod kms;
 mod objects;

@@ -10,6 +10,7 @@ use crate::convert::Encoded;
 use crate::info;
 use crate::module::{self, AttributeRead, OutKind};
 use cryptoki_sys::*;
+use hsmemu::OperationKind;
 use std::ffi::{CStr, c_void};
 use std::mem::size_of;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -73,6 +74,30 @@ unsafe fn deliver(
         Some(usize::try_from(capacity).map_err(|_| CKR_ARGUMENTS_BAD)?)
     };
     let output = module::produce(h, kind, input, capacity, run)?;
+    // SAFETY: forwarded caller guarantee.
+    unsafe { write_output(out, out_len, &output) }.map(|_: Written| ())
+}
+
+/// Delivers a single-part operation's output, the crypto running outside the token lock.
+///
+/// # Safety
+/// As [`write_output`].
+unsafe fn deliver_detached(
+    h: CK_SESSION_HANDLE,
+    kind: OutKind,
+    op: OperationKind,
+    input: &[u8],
+    out: *mut CK_BYTE,
+    out_len: *mut CK_ULONG,
+) -> FfiResult<()> {
+    // SAFETY: forwarded caller guarantee; NULL is refused.
+    let capacity = unsafe { read(out_len) }?;
+    let capacity = if out.is_null() {
+        None
+    } else {
+        Some(usize::try_from(capacity).map_err(|_| CKR_ARGUMENTS_BAD)?)
+    };
+    let output = module::produce_detached(h, kind, op, input, capacity)?;
     // SAFETY: forwarded caller guarantee.
     unsafe { write_output(out, out_len, &output) }.map(|_: Written| ())
 }
@@ -283,17 +308,7 @@ pub(crate) unsafe extern "C" fn c_get_session_info(
     out: *mut CK_SESSION_INFO,
 ) -> CK_RV {
     guard("C_GetSessionInfo", || {
-        let slot = module::with_module(|m| {
-            let index = usize::try_from(h >> 32)
-                .ok()
-                .and_then(|i| i.checked_sub(1))
-                .ok_or(CKR_SESSION_HANDLE_INVALID)?;
-            m.slots
-                .get(index)
-                .map(|s| s.id)
-                .ok_or(CKR_SESSION_HANDLE_INVALID)
-        })?;
-        let si = module::with_session(h, |t, s| t.hsm.session_info(s).map_err(crate::convert::rv))?;
+        let (slot, si) = module::session_info(h)?;
         let flags = CKF_SERIAL_SESSION | if si.rw { CKF_RW_SESSION } else { 0 };
         let value = CK_SESSION_INFO {
             slotID: slot,
@@ -556,9 +571,14 @@ pub(crate) unsafe extern "C" fn c_encrypt(
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
-            deliver(h, OutKind::Encrypt, data, out, out_len, |hsm, s| {
-                hsm.encrypt(s, data)
-            })
+            deliver_detached(
+                h,
+                OutKind::Encrypt,
+                OperationKind::Encrypt,
+                data,
+                out,
+                out_len,
+            )
         }
     })
 }
@@ -619,9 +639,14 @@ pub(crate) unsafe extern "C" fn c_decrypt(
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
-            deliver(h, OutKind::Decrypt, data, out, out_len, |hsm, s| {
-                hsm.decrypt(s, data)
-            })
+            deliver_detached(
+                h,
+                OutKind::Decrypt,
+                OperationKind::Decrypt,
+                data,
+                out,
+                out_len,
+            )
         }
     })
 }
@@ -678,9 +703,14 @@ pub(crate) unsafe extern "C" fn c_digest(
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
-            deliver(h, OutKind::Digest, data, out, out_len, |hsm, s| {
-                hsm.digest(s, data)
-            })
+            deliver_detached(
+                h,
+                OutKind::Digest,
+                OperationKind::Digest,
+                data,
+                out,
+                out_len,
+            )
         }
     })
 }
@@ -737,9 +767,7 @@ pub(crate) unsafe extern "C" fn c_sign(
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
-            deliver(h, OutKind::Sign, data, out, out_len, |hsm, s| {
-                hsm.sign(s, data)
-            })
+            deliver_detached(h, OutKind::Sign, OperationKind::Sign, data, out, out_len)
         }
     })
 }
@@ -793,7 +821,7 @@ pub(crate) unsafe extern "C" fn c_verify(
     guard("C_Verify", || {
         // SAFETY: the caller passes the data and the signature with their lengths.
         let (data, sig) = unsafe { (bytes(data, len)?, bytes(sig, sig_len)?) };
-        module::run(h, |hsm, s| hsm.verify(s, data, sig))
+        module::verify_detached(h, data, sig)
     })
 }
 
