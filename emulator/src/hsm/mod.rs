@@ -399,9 +399,15 @@ impl<P: Platform> Hsm<P> {
     }
 
     /// C_Logout.
+    ///
+    /// As PKCS#11 3.0 §5.6 requires, the application's private session objects are destroyed;
+    /// private token objects become invisible until the next login.
     pub fn logout(&mut self, session: SessionHandle) -> Result<()> {
         self.session(session)?;
-        self.token.logout()
+        self.token.logout()?;
+        self.objects
+            .retain(|_, o| o.session.is_none() || !o.is_private());
+        Ok(())
     }
 
     // ---- Sessions (PKCS#11 3.0 §5.6) ----

@@ -255,7 +255,12 @@ fn wrap_with_trusted_requires_trusted_wrapping_key() {
         &mut hsm,
         s,
         16,
-        &[t(A::Extractable, true), t(A::WrapWithTrusted, true)],
+        // A token object: logging out (below) destroys private session objects.
+        &[
+            t(A::Token, true),
+            t(A::Extractable, true),
+            t(A::WrapWithTrusted, true),
+        ],
     );
     assert_eq!(
         hsm.wrap_key(s, &Mechanism::AesKeyWrapKwp, kek, target),

@@ -168,6 +168,20 @@ fn session_objects_die_with_their_session() {
 }
 
 #[test]
+fn logout_destroys_private_session_objects() {
+    let (mut hsm, s) = user();
+    let private = aes_key(&mut hsm, s, 16, &[]);
+    let public = aes_key(&mut hsm, s, 16, &[t(A::Private, false)]);
+    hsm.logout(s).unwrap();
+    hsm.login(s, UserType::User, USER_PIN).unwrap();
+    assert_eq!(
+        hsm.get_attribute_values(s, private, &[A::Class]).err(),
+        Some(Error::ObjectHandleInvalid)
+    );
+    assert!(hsm.get_attribute_values(s, public, &[A::Class]).is_ok());
+}
+
+#[test]
 fn closing_the_last_session_logs_out() {
     let (mut hsm, s) = user();
     hsm.close_session(s).unwrap();

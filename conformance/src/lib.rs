@@ -1,0 +1,21 @@
+//! # hsmemu-conformance: the same PKCS#11 scenarios against any module, side by side
+//!
+//! * [`loader`]: the only `unsafe` code: loads a module (C_GetInterface, then
+//!   C_GetFunctionList) or takes the embedded emulator, and wraps the function table;
+//! * [`scenario`]: scenarios, their context and outcome helpers;
+//! * [`catalogue`]: every scenario, by area (wrap, reimport, policy, vectors, errors, crypto);
+//! * [`runner`]: runs the catalogue against one module and applies its expectation file;
+//! * [`report`]: table, JSON, JUnit XML and Markdown;
+//! * [`rv`]: CK_RV names.
+//!
+//! Outcomes follow rustls's conformance runner: UNSUPPORTED (a mechanism or function the module
+//! lacks) is not a failure, and a KNOWN-DEVIATION is one an expectation file lists with a reason;
+//! an entry that no longer matches is reported as stale.
+#![deny(unsafe_code)]
+
+pub mod catalogue;
+pub mod loader;
+pub mod report;
+pub mod runner;
+pub mod rv;
+pub mod scenario;

@@ -1,0 +1,213 @@
+//! `hsmemu-conformance`: runs the scenario catalogue against PKCS#11 modules and prints the
+//! matrix. With no arguments: the embedded emulator, plus SoftHSMv2 if it is installed.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use hsmemu_conformance::runner::{self, ModuleSpec, Source};
+use hsmemu_conformance::{catalogue, loader, report};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Where SoftHSMv2 is installed on Debian.
+const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+#[derive(Parser)]
+#[command(
+    name = "hsmemu-conformance",
+    version,
+    about = "PKCS#11 conformance: the same scenarios against any module, side by side"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the scenarios (the default).
+    Run(RunArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Junit,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Profile {
+    Generic,
+    Cloudhsm,
+    Softhsm,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A module: a path to a PKCS#11 library, or `embedded`. Repeat for a column per module.
+    /// Default: embedded, plus SoftHSMv2 if installed.
+    #[arg(long = "module")]
+    modules: Vec<String>,
+    /// Label of the token to test (default: the first initialised token).
+    #[arg(long)]
+    token_label: Option<String>,
+    /// User PIN.
+    #[arg(long, default_value = "1234")]
+    pin: String,
+    /// SO PIN (for --init-token).
+    #[arg(long, default_value = "12345678")]
+    so_pin: String,
+    /// Expectation profile.
+    #[arg(long, value_enum, default_value = "generic")]
+    profile: Profile,
+    /// Only scenarios with this tag (repeatable).
+    #[arg(long = "only")]
+    only: Vec<String>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Initialise a free slot's token before running (label from --token-label, else
+    /// "conformance").
+    #[arg(long)]
+    init_token: bool,
+}
+
+impl Default for RunArgs {
+    fn default() -> Self {
+        RunArgs {
+            modules: Vec::new(),
+            token_label: None,
+            pin: "1234".into(),
+            so_pin: "12345678".into(),
+            profile: Profile::Generic,
+            only: Vec::new(),
+            format: Format::Table,
+            out: None,
+            init_token: false,
+        }
+    }
+}
+
+/// A scratch SoftHSMv2 configuration with an empty token directory, so the automatic SoftHSMv2
+/// column never touches the system's tokens.
+fn softhsm_scratch() -> Result<PathBuf, String> {
+    let dir =
+        std::env::temp_dir().join(format!("hsmemu-conformance-softhsm-{}", std::process::id()));
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens)
+        .map_err(|e| format!("cannot create {}: {e}", tokens.display()))?;
+    let conf = dir.join("softhsm2.conf");
+    let text = format!(
+        "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n",
+        tokens.display()
+    );
+    std::fs::write(&conf, text).map_err(|e| format!("cannot write {}: {e}", conf.display()))?;
+    loader::set_env("SOFTHSM2_CONF", conf.as_os_str());
+    Ok(dir)
+}
+
+fn column_name(module: &str) -> String {
+    if module == "embedded" {
+        return "hsmemu".into();
+    }
+    let stem = Path::new(module)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(module);
+    match stem.strip_prefix("lib").unwrap_or(stem) {
+        "hsmemu_pkcs11" => "hsmemu.so".into(),
+        other => other.to_string(),
+    }
+}
+
+fn run(args: RunArgs) -> Result<bool, String> {
+    if args.profile != Profile::Generic {
+        return Err("only --profile generic is implemented so far".into());
+    }
+    let mut specs = Vec::new();
+    let mut scratch = None;
+    let modules = if args.modules.is_empty() {
+        let mut m = vec!["embedded".to_string()];
+        if Path::new(SOFTHSM).exists() {
+            m.push(SOFTHSM.to_string());
+        }
+        m
+    } else {
+        args.modules.clone()
+    };
+    for module in &modules {
+        let auto_softhsm = args.modules.is_empty() && module == SOFTHSM;
+        if auto_softhsm {
+            scratch = Some(softhsm_scratch()?);
+        }
+        specs.push(ModuleSpec {
+            name: column_name(module),
+            source: if module == "embedded" {
+                Source::Embedded
+            } else {
+                Source::Path(module.clone())
+            },
+            token_label: if auto_softhsm {
+                Some("conformance".into())
+            } else {
+                args.token_label.clone()
+            },
+            pin: args.pin.clone(),
+            so_pin: args.so_pin.clone(),
+            init_token: args.init_token || auto_softhsm,
+            reserved: (module == "embedded").then(|| "[[token]]\nlabel = \"hsmemu\"\n".to_string()),
+        });
+    }
+    let scenarios: Vec<_> = catalogue::all()
+        .into_iter()
+        .filter(|s| args.only.is_empty() || s.tags.iter().any(|t| args.only.iter().any(|o| o == t)))
+        .collect();
+    let expectations = runner::builtin_expectations()?;
+    let mut columns = Vec::new();
+    for spec in &specs {
+        columns.push(runner::run(spec, &scenarios, &expectations)?);
+    }
+    if let Some(dir) = scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    let s = report::summary(&columns);
+    let text = match args.format {
+        Format::Table => report::table(&scenarios, &columns),
+        Format::Json => format!("{:#}\n", report::json(&scenarios, &columns)),
+        Format::Junit => report::junit(&scenarios, &columns),
+        Format::Markdown => report::markdown(&scenarios, &columns),
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            println!("{}", report::closing_line(s));
+        }
+        None => {
+            print!("{text}");
+            if !matches!(args.format, Format::Table | Format::Markdown) {
+                eprintln!("{}", report::closing_line(s));
+            }
+        }
+    }
+    Ok(s.failed == 0)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Run(args)) => args,
+        None => RunArgs::default(),
+    };
+    match run(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(msg) => {
+            eprintln!("hsmemu-conformance: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}

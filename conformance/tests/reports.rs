@@ -1,0 +1,128 @@
+//! The harness against the embedded emulator: every scenario passes, and the JSON and JUnit
+//! reports parse back with the same counts.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use hsmemu_conformance::runner::{self, ModuleSpec, Outcome, Source};
+use hsmemu_conformance::{catalogue, report};
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+fn embedded() -> ModuleSpec {
+    ModuleSpec {
+        name: "hsmemu".into(),
+        source: Source::Embedded,
+        token_label: None,
+        pin: "1234".into(),
+        so_pin: "12345678".into(),
+        init_token: false,
+        reserved: Some("[[token]]\nlabel = \"hsmemu\"\n".into()),
+    }
+}
+
+#[test]
+fn embedded_emulator_passes_everything_and_reports_parse_back() {
+    let scenarios = catalogue::all();
+    assert!(scenarios.len() >= 80, "only {} scenarios", scenarios.len());
+    let mut ids: Vec<&str> = scenarios.iter().map(|s| s.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), scenarios.len(), "scenario ids must be unique");
+
+    let column = runner::run(
+        &embedded(),
+        &scenarios,
+        &runner::builtin_expectations().unwrap(),
+    )
+    .unwrap();
+    let failures: Vec<String> = column
+        .outcomes
+        .iter()
+        .zip(&scenarios)
+        .filter(|(o, _)| !matches!(o, Outcome::Pass))
+        .map(|(o, s)| format!("{} {}: {o:?}", o.label(), s.id))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "hsmemu must pass every scenario:\n{}",
+        failures.join("\n")
+    );
+    let columns = vec![column];
+    let summary = report::summary(&columns);
+
+    // JSON: the documented schema, parsed back.
+    let json: serde_json::Value =
+        serde_json::from_str(&report::json(&scenarios, &columns).to_string()).unwrap();
+    assert_eq!(json["schema"], "hsmemu-conformance/1");
+    assert_eq!(json["scenarios"].as_array().unwrap().len(), scenarios.len());
+    assert_eq!(json["summary"]["passed"], summary.passed);
+    assert_eq!(json["scenarios"][0]["results"][0]["outcome"], "pass");
+
+    // JUnit XML: well-formed, one testcase per scenario, counts in the suite.
+    let xml = report::junit(&scenarios, &columns);
+    let mut reader = Reader::from_str(&xml);
+    let (mut testcases, mut suite_tests, mut failures_attr) = (0, None, None);
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"testcase" => testcases += 1,
+            Event::Start(e) if e.name().as_ref() == b"testsuite" => {
+                for a in e.attributes() {
+                    let a = a.unwrap();
+                    let v = String::from_utf8(a.value.to_vec()).unwrap();
+                    match a.key.as_ref() {
+                        b"tests" => suite_tests = Some(v),
+                        b"failures" => failures_attr = Some(v),
+                        _ => {}
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(testcases, scenarios.len());
+    assert_eq!(suite_tests, Some(scenarios.len().to_string()));
+    assert_eq!(failures_attr, Some("0".into()));
+
+    // Markdown and the table end with the closing line.
+    let closing = report::closing_line(summary);
+    assert_eq!(
+        closing,
+        format!("{} passed, 0 failed, 0 skipped", scenarios.len())
+    );
+    assert!(
+        report::table(&scenarios, &columns)
+            .trim_end()
+            .ends_with(&closing)
+    );
+    assert!(
+        report::markdown(&scenarios, &columns)
+            .trim_end()
+            .ends_with(&closing)
+    );
+}
+
+#[test]
+fn junit_escapes_details() {
+    let scenarios = catalogue::all().into_iter().take(1).collect::<Vec<_>>();
+    let column = runner::Column {
+        name: "m<&>".into(),
+        location: "x".into(),
+        library: "y".into(),
+        outcomes: vec![Outcome::Fail("expected <a> & \"b\"".into())],
+        stale: vec![],
+    };
+    let xml = report::junit(&scenarios, &[column]);
+    let mut reader = Reader::from_str(&xml);
+    let mut failure = None;
+    loop {
+        match reader.read_event().unwrap() {
+            Event::Empty(e) if e.name().as_ref() == b"failure" => {
+                let a = e.attributes().next().unwrap().unwrap();
+                failure = Some(a.unescape_value().unwrap().into_owned());
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(failure.as_deref(), Some("expected <a> & \"b\""));
+}
