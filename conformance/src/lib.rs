@@ -6,6 +6,7 @@
 //! * [`catalogue`]: every scenario, by area (wrap, reimport, policy, vectors, errors, crypto);
 //! * [`runner`]: runs the catalogue against one module and applies its expectation file;
 //! * [`report`]: table, JSON, JUnit XML and Markdown;
+//! * [`bench`]: the same operations timed through the C ABI, side by side;
 //! * [`rv`]: CK_RV names.
 //!
 //! Outcomes follow rustls's conformance runner: UNSUPPORTED (a mechanism or function the module
@@ -13,6 +14,7 @@
 //! an entry that no longer matches is reported as stale.
 #![deny(unsafe_code)]
 
+pub mod bench;
 pub mod catalogue;
 pub mod loader;
 pub mod report;

@@ -17,6 +17,13 @@ pub type Rv = CK_RV;
 /// Result of a PKCS#11 call.
 pub type CkResult<T> = Result<T, Rv>;
 
+/// An input buffer for a function whose C prototype takes `CK_BYTE_PTR`: PKCS#11 functions read
+/// their input and never write it (PKCS#11 3.0 §5.8-§5.12), so the caller's bytes are passed as
+/// they are.
+fn input(data: &[u8]) -> *mut CK_BYTE {
+    data.as_ptr() as *mut CK_BYTE
+}
+
 fn check(rv: CK_RV) -> CkResult<()> {
     if rv == CKR_OK { Ok(()) } else { Err(rv) }
 }
@@ -200,6 +207,13 @@ pub struct Module {
     version: CK_VERSION,
     _library: Option<libloading::Library>,
 }
+
+// SAFETY: the function table is immutable and the harness initialises every module with
+// CKF_OS_LOCKING_OK, under which PKCS#11 3.0 §5.4 requires the module to accept calls from any
+// thread; the bench's threads each use their own sessions.
+unsafe impl Send for Module {}
+// SAFETY: as above.
+unsafe impl Sync for Module {}
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -640,10 +654,7 @@ impl Module {
         data: &[u8],
     ) -> CkResult<Vec<u8>> {
         check(m.with(|mp| call!(self.C_EncryptInit(s, mp, key))))?;
-        let mut data = data.to_vec();
-        self.output(|out, n| {
-            call!(self.C_Encrypt(s, data.as_mut_ptr(), data.len() as CK_ULONG, out, n))
-        })
+        self.output(|out, n| call!(self.C_Encrypt(s, input(data), data.len() as CK_ULONG, out, n)))
     }
 
     /// C_DecryptInit + C_Decrypt (length query first).
@@ -655,10 +666,7 @@ impl Module {
         data: &[u8],
     ) -> CkResult<Vec<u8>> {
         check(m.with(|mp| call!(self.C_DecryptInit(s, mp, key))))?;
-        let mut data = data.to_vec();
-        self.output(|out, n| {
-            call!(self.C_Decrypt(s, data.as_mut_ptr(), data.len() as CK_ULONG, out, n))
-        })
+        self.output(|out, n| call!(self.C_Decrypt(s, input(data), data.len() as CK_ULONG, out, n)))
     }
 
     /// C_SignInit + C_Sign (length query first).
@@ -670,10 +678,7 @@ impl Module {
         data: &[u8],
     ) -> CkResult<Vec<u8>> {
         check(m.with(|mp| call!(self.C_SignInit(s, mp, key))))?;
-        let mut data = data.to_vec();
-        self.output(|out, n| {
-            call!(self.C_Sign(s, data.as_mut_ptr(), data.len() as CK_ULONG, out, n))
-        })
+        self.output(|out, n| call!(self.C_Sign(s, input(data), data.len() as CK_ULONG, out, n)))
     }
 
     /// C_VerifyInit + C_Verify.
@@ -686,12 +691,11 @@ impl Module {
         sig: &[u8],
     ) -> CkResult<()> {
         check(m.with(|mp| call!(self.C_VerifyInit(s, mp, key))))?;
-        let (mut data, mut sig) = (data.to_vec(), sig.to_vec());
         check(call!(self.C_Verify(
             s,
-            data.as_mut_ptr(),
+            input(data),
             data.len() as CK_ULONG,
-            sig.as_mut_ptr(),
+            input(sig),
             sig.len() as CK_ULONG
         )))
     }
@@ -699,10 +703,7 @@ impl Module {
     /// C_DigestInit + C_Digest (length query first).
     pub fn digest(&self, s: CK_SESSION_HANDLE, m: &Mech, data: &[u8]) -> CkResult<Vec<u8>> {
         check(m.with(|mp| call!(self.C_DigestInit(s, mp))))?;
-        let mut data = data.to_vec();
-        self.output(|out, n| {
-            call!(self.C_Digest(s, data.as_mut_ptr(), data.len() as CK_ULONG, out, n))
-        })
+        self.output(|out, n| call!(self.C_Digest(s, input(data), data.len() as CK_ULONG, out, n)))
     }
 
     /// C_EncryptInit alone (for operation-state scenarios).

@@ -3,9 +3,10 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hsmemu_conformance::runner::{self, ModuleSpec, Source};
-use hsmemu_conformance::{catalogue, loader, report};
+use hsmemu_conformance::{bench, catalogue, loader, report};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Where SoftHSMv2 is installed on Debian.
 const SOFTHSM: &str = "/usr/lib/softhsm/libsofthsm2.so";
@@ -25,6 +26,34 @@ struct Cli {
 enum Command {
     /// Run the scenarios (the default).
     Run(RunArgs),
+    /// Time the same operations through the C ABI for each module, side by side.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// A module: a path to a PKCS#11 library, or `embedded`. Default: embedded, plus SoftHSMv2
+    /// if installed.
+    #[arg(long = "module")]
+    modules: Vec<String>,
+    /// User PIN of the modules' tokens.
+    #[arg(long, default_value = "1234")]
+    pin: String,
+    /// Threads for the data and signing cases (adds threaded rows when above 1).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Length of one measurement window, in milliseconds.
+    #[arg(long, default_value_t = 300)]
+    window_ms: u64,
+    /// Windows per case; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    windows: usize,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -130,11 +159,7 @@ fn run(args: RunArgs) -> Result<bool, String> {
     let mut specs = Vec::new();
     let mut scratch = None;
     let modules = if args.modules.is_empty() {
-        let mut m = vec!["embedded".to_string()];
-        if Path::new(SOFTHSM).exists() {
-            m.push(SOFTHSM.to_string());
-        }
-        m
+        default_modules()
     } else {
         args.modules.clone()
     };
@@ -196,13 +221,83 @@ fn run(args: RunArgs) -> Result<bool, String> {
     Ok(s.failed == 0)
 }
 
+/// Default modules: embedded, plus SoftHSMv2 if installed.
+fn default_modules() -> Vec<String> {
+    let mut m = vec!["embedded".to_string()];
+    if Path::new(SOFTHSM).exists() {
+        m.push(SOFTHSM.to_string());
+    }
+    m
+}
+
+fn bench(args: BenchArgs) -> Result<bool, String> {
+    let modules = if args.modules.is_empty() {
+        default_modules()
+    } else {
+        args.modules.clone()
+    };
+    let scratch = std::env::temp_dir().join(format!("hsmemu-bench-{}", std::process::id()));
+    let mut specs = Vec::new();
+    for module in &modules {
+        let softhsm = module.contains("softhsm");
+        if softhsm && args.modules.is_empty() {
+            softhsm_scratch()?;
+        }
+        let hsmemu = module == "embedded" || module.contains("hsmemu");
+        // hsmemu runs on a persistent token, so token-key creation pays for durable writes.
+        let reserved = hsmemu.then(|| {
+            let dir = scratch.join(column_name(module));
+            format!(
+                "[[token]]\nlabel = \"bench\"\npath = \"{}\"\n",
+                dir.display()
+            )
+        });
+        specs.push(ModuleSpec {
+            name: column_name(module),
+            source: if module == "embedded" {
+                Source::Embedded
+            } else {
+                Source::Path(module.clone())
+            },
+            token_label: Some(if hsmemu {
+                "bench".into()
+            } else {
+                "conformance".into()
+            }),
+            pin: args.pin.clone(),
+            so_pin: "12345678".into(),
+            init_token: softhsm && args.modules.is_empty(),
+            reserved,
+        });
+    }
+    let settings = bench::Settings {
+        window: Duration::from_millis(args.window_ms),
+        windows: args.windows.max(1),
+        threads: args.threads.max(1),
+    };
+    let rows = bench::run(&specs, &settings);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let rows = rows?;
+    let text = match args.format {
+        Format::Json => format!("{:#}\n", bench::json(&specs, &rows, &settings)),
+        _ => bench::table(&specs, &rows),
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, &text)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(true)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let args = match cli.command {
-        Some(Command::Run(args)) => args,
-        None => RunArgs::default(),
+    let result = match cli.command {
+        Some(Command::Run(args)) => run(args),
+        Some(Command::Bench(args)) => bench(args),
+        None => run(RunArgs::default()),
     };
-    match run(args) {
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(msg) => {

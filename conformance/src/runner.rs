@@ -146,7 +146,7 @@ fn find_slot(m: &Module, label: Option<&str>) -> Result<CK_SLOT_ID, String> {
 
 /// Initialises a free slot's token (if the module has one; a module whose tokens are all
 /// initialised is used as it is) with the SO PIN, label and user PIN of `spec`.
-fn init_token(m: &Module, spec: &ModuleSpec) -> Result<(), String> {
+pub fn init_token(m: &Module, spec: &ModuleSpec) -> Result<(), String> {
     fn err(what: &'static str) -> impl Fn(CK_RV) -> String {
         move |rv| format!("--init-token: {what}: {}", crate::rv::name(rv))
     }

@@ -543,40 +543,32 @@ fn resolve(m: &Module, h: CK_SESSION_HANDLE) -> Rv<(&Slot, SessionHandle)> {
     Ok((slot, SessionHandle(h & 0xFFFF_FFFF)))
 }
 
-/// [`produce`] for a single-part call (C_Encrypt, C_Decrypt, C_Digest, C_Sign): the operation
-/// is taken out of its session under the token lock and finished without it, so that other
-/// sessions of the token proceed while the crypto runs.
+/// A single-part call (C_Encrypt, C_Decrypt, C_Digest, C_Sign) under the length-query
+/// protocol. With no buffer, or one shorter than the output, it returns `Err(needed)` without
+/// running the operation (which stays active). Otherwise the operation is taken out of its
+/// session under the token lock and finished without it, writing straight into `out`, so other
+/// sessions of the token proceed while the crypto runs; it returns `Ok(written)`.
 pub fn produce_detached(
     h: CK_SESSION_HANDLE,
-    kind: OutKind,
     op: OperationKind,
     input: &[u8],
-    capacity: Option<usize>,
-) -> Rv<Vec<u8>> {
+    out: Option<&mut [u8]>,
+) -> Rv<Result<usize, usize>> {
     with_module(|m| {
         let (slot, s) = resolve(m, h)?;
-        let key = (s, kind);
-        let taken = {
+        let (operation, provider, out) = {
             let mut cell = slot.lock();
-            match cell.pending.remove(&key) {
-                Some(p) if p.input == input => Err(p.output),
-                _ => Ok((em(cell.hsm.take_operation(s, op))?, *cell.hsm.provider())),
+            let needed = em(cell.hsm.output_len(s, op, input.len()))?;
+            match out {
+                Some(out) if out.len() >= needed => (
+                    em(cell.hsm.take_operation(s, op))?,
+                    *cell.hsm.provider(),
+                    out,
+                ),
+                _ => return Ok(Err(needed)),
             }
         };
-        let output = match taken {
-            Err(cached) => cached,
-            Ok((operation, provider)) => em(operation.finish(&provider, input))?,
-        };
-        if capacity.is_none_or(|c| c < output.len()) {
-            slot.lock().pending.insert(
-                key,
-                Pending {
-                    input: input.to_vec(),
-                    output: output.clone(),
-                },
-            );
-        }
-        Ok(output)
+        em(operation.finish_into(&provider, input, out)).map(Ok)
     })
 }
 

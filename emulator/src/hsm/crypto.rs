@@ -64,6 +64,27 @@ impl ActiveOperation {
         }
     }
 
+    /// [`ActiveOperation::finish`] writing into `out`, which must hold at least the length
+    /// [`Hsm::output_len`] gave; returns the bytes written. Encryption writes straight into
+    /// `out`, with no intermediate buffer.
+    pub fn finish_into(
+        self,
+        provider: &CryptoProvider,
+        data: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize> {
+        match self.0 {
+            Op::Cipher(CipherOp::Gcm(gcm)) => gcm.finish_into(provider, data, out),
+            other => {
+                let result = ActiveOperation(other).finish(provider, data)?;
+                out.get_mut(..result.len())
+                    .ok_or(Error::ArgumentsBad)?
+                    .copy_from_slice(&result);
+                Ok(result.len())
+            }
+        }
+    }
+
     /// Finishes a verification of `signature` over `data`.
     pub fn verify(self, provider: &CryptoProvider, data: &[u8], signature: &[u8]) -> Result<()> {
         match self.0 {
@@ -384,6 +405,37 @@ impl<P: Platform> Hsm<P> {
         let provider = self.provider;
         self.take_operation(session, OperationKind::Verify)?
             .verify(&provider, data, signature)
+    }
+
+    /// The output length a single-part call of `kind` on `input_len` more bytes will produce
+    /// (PKCS#11 3.0 §5.2 length query), without running or ending the operation. For a
+    /// decryption it is the exact plaintext length a valid input gives.
+    pub fn output_len(
+        &self,
+        session: SessionHandle,
+        kind: OperationKind,
+        input_len: usize,
+    ) -> Result<usize> {
+        let ops = &self.session(session)?.ops;
+        let missing = Error::OperationNotInitialized;
+        Ok(match kind {
+            OperationKind::Encrypt => match ops.encrypt.as_ref().ok_or(missing)? {
+                CipherOp::Gcm(g) => g.output_len(input_len),
+            },
+            OperationKind::Decrypt => match ops.decrypt.as_ref().ok_or(missing)? {
+                CipherOp::Gcm(g) => g.output_len(input_len),
+            },
+            OperationKind::Digest => ops
+                .digest
+                .as_ref()
+                .map(|_| sha256::OUTPUT_LEN)
+                .ok_or(missing)?,
+            OperationKind::Sign => match ops.sign.as_ref().ok_or(missing)? {
+                SignOp::Ecdsa(_) => ecdsa::SIGNATURE_LEN,
+                SignOp::Hmac(_) => hmac::TAG_LEN,
+            },
+            OperationKind::Verify => 0,
+        })
     }
 
     /// Takes the active operation of `kind` out of its session, so that the host can finish it

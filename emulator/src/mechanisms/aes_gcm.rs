@@ -54,13 +54,37 @@ pub fn encrypt(
     plaintext: &[u8],
 ) -> Result<Vec<u8>> {
     let (iv, tag_len) = params.validate()?;
-    let mut out = plaintext.to_vec();
+    // Room for the tag up front: the ciphertext is not copied again when it is appended.
+    let mut out = Vec::with_capacity(plaintext.len() + tag_len);
+    out.extend_from_slice(plaintext);
     let tag = provider
         .aes_gcm
         .seal(key, &iv, &params.aad, &mut out, tag_len)
         .map_err(|_| Error::KeySizeRange)?;
     out.extend_from_slice(&tag);
     Ok(out)
+}
+
+/// Encrypts `plaintext` straight into `out` (ciphertext || tag), which must hold
+/// [`output_len`] bytes: no intermediate buffer, for hosts that own the output memory.
+pub fn encrypt_into(
+    provider: &CryptoProvider,
+    key: &[u8],
+    params: &GcmParams,
+    plaintext: &[u8],
+    out: &mut [u8],
+) -> Result<usize> {
+    let (iv, tag_len) = params.validate()?;
+    let n = plaintext.len();
+    let out = out.get_mut(..n + tag_len).ok_or(Error::ArgumentsBad)?;
+    let (body, tag_out) = out.split_at_mut(n);
+    body.copy_from_slice(plaintext);
+    let tag = provider
+        .aes_gcm
+        .seal(key, &iv, &params.aad, body, tag_len)
+        .map_err(|_| Error::KeySizeRange)?;
+    tag_out.copy_from_slice(&tag);
+    Ok(n + tag_len)
 }
 
 /// Decrypts ciphertext || tag. Any authentication failure is CKR_ENCRYPTED_DATA_INVALID and
@@ -127,14 +151,38 @@ impl GcmOperation {
         output_len(&self.params, self.decrypting, self.buffered.len() + more)
     }
 
+    /// Finishes a single-part encryption straight into `out`; other cases go through
+    /// [`GcmOperation::finish`]. Returns the bytes written.
+    pub fn finish_into(
+        self,
+        provider: &CryptoProvider,
+        last: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize> {
+        if !self.decrypting && self.buffered.is_empty() {
+            return encrypt_into(provider, self.key.expose(), &self.params, last, out);
+        }
+        let result = self.finish(provider, last)?;
+        out.get_mut(..result.len())
+            .ok_or(Error::ArgumentsBad)?
+            .copy_from_slice(&result);
+        Ok(result.len())
+    }
+
     /// Finishes: ciphertext || tag, or the verified plaintext.
     pub fn finish(self, provider: &CryptoProvider, last: &[u8]) -> Result<Vec<u8>> {
-        let mut input = self.buffered;
-        input.extend_from_slice(last);
-        if self.decrypting {
-            decrypt(provider, self.key.expose(), &self.params, &input).map(|p| p.expose().to_vec())
+        // A single-part call has buffered nothing: use its input as it is, without a copy.
+        let mut joined = self.buffered;
+        let input: &[u8] = if joined.is_empty() {
+            last
         } else {
-            encrypt(provider, self.key.expose(), &self.params, &input)
+            joined.extend_from_slice(last);
+            &joined
+        };
+        if self.decrypting {
+            decrypt(provider, self.key.expose(), &self.params, input).map(|p| p.expose().to_vec())
+        } else {
+            encrypt(provider, self.key.expose(), &self.params, input)
         }
     }
 }

@@ -12,7 +12,7 @@ use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use hmac::{Hmac, Mac};
-use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use rand_core::CryptoRng;
 use sha2::Digest;
@@ -210,11 +210,11 @@ impl P256 for RustCryptoP256 {
     }
 
     fn sign_prehash(&self, private: &[u8], digest: &[u8]) -> CryptoResult<[u8; 64]> {
-        let key =
-            p256::ecdsa::SigningKey::from_slice(private).map_err(|_| CryptoError::InvalidKey)?;
-        let sig: p256::ecdsa::Signature = key
-            .sign_prehash(digest)
-            .map_err(|_| CryptoError::InvalidInput)?;
+        // The same RFC 6979 signature `SigningKey::sign_prehash` makes, without deriving the
+        // public key a `SigningKey` carries (a second scalar multiplication per call).
+        let d = secret_key(private)?.to_nonzero_scalar();
+        let (sig, _) =
+            ecdsa::hazmat::sign_prehashed_rfc6979::<p256::NistP256, sha2::Sha256>(&d, digest, &[]);
         Ok(sig.to_bytes().into())
     }
 

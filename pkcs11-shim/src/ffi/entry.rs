@@ -78,13 +78,14 @@ unsafe fn deliver(
     unsafe { write_output(out, out_len, &output) }.map(|_: Written| ())
 }
 
-/// Delivers a single-part operation's output, the crypto running outside the token lock.
+/// Delivers a single-part operation's output straight into the caller's buffer (the crypto
+/// running outside the token lock), or only its length for a NULL or short buffer (the operation
+/// then stays active).
 ///
 /// # Safety
 /// As [`write_output`].
 unsafe fn deliver_detached(
     h: CK_SESSION_HANDLE,
-    kind: OutKind,
     op: OperationKind,
     input: &[u8],
     out: *mut CK_BYTE,
@@ -92,14 +93,43 @@ unsafe fn deliver_detached(
 ) -> FfiResult<()> {
     // SAFETY: forwarded caller guarantee; NULL is refused.
     let capacity = unsafe { read(out_len) }?;
-    let capacity = if out.is_null() {
+    // PKCS#11 lets the output overwrite the input (in-place encryption): then the input is
+    // copied first, so no shared and mutable view of the same bytes ever coexist.
+    let start = out as usize;
+    let overlaps = !out.is_null()
+        && (input.as_ptr() as usize)
+            < start.saturating_add(usize::try_from(capacity).unwrap_or(usize::MAX))
+        && start < (input.as_ptr() as usize).saturating_add(input.len());
+    let owned;
+    let input = if overlaps {
+        owned = input.to_vec();
+        owned.as_slice()
+    } else {
+        input
+    };
+    let buffer = if out.is_null() {
         None
     } else {
-        Some(usize::try_from(capacity).map_err(|_| CKR_ARGUMENTS_BAD)?)
+        // SAFETY: the caller guarantees `*out_len` writable bytes at `out`; they do not overlap
+        // `input` (an overlapping input was copied above and the original is not used again).
+        Some(unsafe { array_mut(out, capacity, 1 << 30) }?)
     };
-    let output = module::produce_detached(h, kind, op, input, capacity)?;
-    // SAFETY: forwarded caller guarantee.
-    unsafe { write_output(out, out_len, &output) }.map(|_: Written| ())
+    let had_buffer = buffer.is_some();
+    let result = module::produce_detached(h, op, input, buffer)?;
+    let (len, rv) = match result {
+        Ok(written) => (written, Ok(())),
+        Err(needed) => (
+            needed,
+            if had_buffer {
+                Err(CKR_BUFFER_TOO_SMALL)
+            } else {
+                Ok(())
+            },
+        ),
+    };
+    // SAFETY: checked non-NULL above.
+    unsafe { write(out_len, len as CK_ULONG) }?;
+    rv
 }
 
 // ---- General purpose (PKCS#11 3.0 §5.4) ----
@@ -571,14 +601,7 @@ pub(crate) unsafe extern "C" fn c_encrypt(
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
-            deliver_detached(
-                h,
-                OutKind::Encrypt,
-                OperationKind::Encrypt,
-                data,
-                out,
-                out_len,
-            )
+            deliver_detached(h, OperationKind::Encrypt, data, out, out_len)
         }
     })
 }
@@ -639,14 +662,7 @@ pub(crate) unsafe extern "C" fn c_decrypt(
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
-            deliver_detached(
-                h,
-                OutKind::Decrypt,
-                OperationKind::Decrypt,
-                data,
-                out,
-                out_len,
-            )
+            deliver_detached(h, OperationKind::Decrypt, data, out, out_len)
         }
     })
 }
@@ -703,14 +719,7 @@ pub(crate) unsafe extern "C" fn c_digest(
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
-            deliver_detached(
-                h,
-                OutKind::Digest,
-                OperationKind::Digest,
-                data,
-                out,
-                out_len,
-            )
+            deliver_detached(h, OperationKind::Digest, data, out, out_len)
         }
     })
 }
@@ -767,7 +776,7 @@ pub(crate) unsafe extern "C" fn c_sign(
         // SAFETY: the caller passes the input and an output buffer with its length.
         unsafe {
             let data = bytes(data, len)?;
-            deliver_detached(h, OutKind::Sign, OperationKind::Sign, data, out, out_len)
+            deliver_detached(h, OperationKind::Sign, data, out, out_len)
         }
     })
 }
@@ -1066,4 +1075,93 @@ not_supported! {
     c_verify_message_begin(CK_SESSION_HANDLE, *mut c_void, CK_ULONG);
     c_verify_message_next(CK_SESSION_HANDLE, *mut c_void, CK_ULONG, *mut CK_BYTE, CK_ULONG, *mut CK_BYTE, CK_ULONG);
     c_message_verify_final(CK_SESSION_HANDLE);
+}
+
+#[cfg(test)]
+mod in_place_tests {
+    //! The C entry points driven directly: in-place encryption (PKCS#11 lets the output
+    //! overwrite the input). Not run under Miri (the token's PIN hashing is too slow there).
+    use super::*;
+
+    #[test]
+    fn encryption_may_overwrite_its_input() {
+        let config = c"pin_kdf_rounds = 1000\n[[token]]\nlabel = \"inplace\"\n";
+        let mut args = CK_C_INITIALIZE_ARGS {
+            CreateMutex: None,
+            DestroyMutex: None,
+            LockMutex: None,
+            UnlockMutex: None,
+            flags: CKF_OS_LOCKING_OK,
+            pReserved: config.as_ptr() as *mut c_void,
+        };
+        // SAFETY: every pointer below points to live locals of the right type and length.
+        unsafe {
+            assert_eq!(c_initialize((&raw mut args).cast()), CKR_OK);
+            let mut h = 0;
+            assert_eq!(
+                c_open_session(
+                    0,
+                    CKF_SERIAL_SESSION | CKF_RW_SESSION,
+                    std::ptr::null_mut(),
+                    None,
+                    &mut h
+                ),
+                CKR_OK
+            );
+            let mut pin = *b"1234";
+            assert_eq!(c_login(h, CKU_USER, pin.as_mut_ptr(), 4), CKR_OK);
+            let mut len = 32u64.to_ne_bytes();
+            let mut template = [CK_ATTRIBUTE {
+                type_: CKA_VALUE_LEN,
+                pValue: len.as_mut_ptr().cast(),
+                ulValueLen: 8,
+            }];
+            let mut keygen = CK_MECHANISM {
+                mechanism: CKM_AES_KEY_GEN,
+                pParameter: std::ptr::null_mut(),
+                ulParameterLen: 0,
+            };
+            let mut key = 0;
+            assert_eq!(
+                c_generate_key(h, &mut keygen, template.as_mut_ptr(), 1, &mut key),
+                CKR_OK
+            );
+            let mut iv = [9u8; 12];
+            let mut params = CK_GCM_PARAMS {
+                pIv: iv.as_mut_ptr(),
+                ulIvLen: 12,
+                ulIvBits: 96,
+                pAAD: std::ptr::null_mut(),
+                ulAADLen: 0,
+                ulTagBits: 128,
+            };
+            let mut gcm = CK_MECHANISM {
+                mechanism: CKM_AES_GCM,
+                pParameter: (&raw mut params).cast(),
+                ulParameterLen: size_of::<CK_GCM_PARAMS>() as CK_ULONG,
+            };
+            let plaintext = *b"encrypted in place";
+            // Separate buffers first.
+            let mut input = plaintext;
+            let mut separate = [0u8; 34];
+            let mut n: CK_ULONG = 34;
+            assert_eq!(c_encrypt_init(h, &mut gcm, key), CKR_OK);
+            assert_eq!(
+                c_encrypt(h, input.as_mut_ptr(), 18, separate.as_mut_ptr(), &mut n),
+                CKR_OK
+            );
+            // Then one buffer for both.
+            let mut buf = [0u8; 34];
+            buf[..18].copy_from_slice(&plaintext);
+            let mut n2: CK_ULONG = 34;
+            assert_eq!(c_encrypt_init(h, &mut gcm, key), CKR_OK);
+            assert_eq!(
+                c_encrypt(h, buf.as_mut_ptr(), 18, buf.as_mut_ptr(), &mut n2),
+                CKR_OK
+            );
+            assert_eq!((n, n2), (34, 34));
+            assert_eq!(buf, separate);
+            assert_eq!(c_finalize(std::ptr::null_mut()), CKR_OK);
+        }
+    }
 }
