@@ -4,6 +4,7 @@
 //!   C_GetFunctionList) or takes the embedded emulator, and wraps the function table;
 //! * [`scenario`]: scenarios, their context and outcome helpers;
 //! * [`catalogue`]: every scenario, by area (wrap, reimport, policy, vectors, errors, crypto);
+//! * [`cross`]: a key wrapped in one module and unwrapped in another, for every pair;
 //! * [`runner`]: runs the catalogue against one module and applies its expectation file;
 //! * [`report`]: table, JSON, JUnit XML and Markdown;
 //! * [`bench`]: the same operations timed through the C ABI, side by side;
@@ -16,6 +17,7 @@
 
 pub mod bench;
 pub mod catalogue;
+pub mod cross;
 pub mod loader;
 pub mod report;
 pub mod runner;

@@ -3,7 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use hsmemu_conformance::runner::{self, ModuleSpec, Source};
-use hsmemu_conformance::{bench, catalogue, loader, report};
+use hsmemu_conformance::{bench, catalogue, cross, loader, report};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -195,15 +195,20 @@ fn run(args: RunArgs) -> Result<bool, String> {
     for spec in &specs {
         columns.push(runner::run(spec, &scenarios, &expectations)?);
     }
+    let cross = if args.only.is_empty() || args.only.iter().any(|t| t == "cross") {
+        cross::run(&specs)?
+    } else {
+        Vec::new()
+    };
     if let Some(dir) = scratch {
         let _ = std::fs::remove_dir_all(dir);
     }
-    let s = report::summary(&columns);
+    let s = report::summary(&columns, &cross);
     let text = match args.format {
-        Format::Table => report::table(&scenarios, &columns),
-        Format::Json => format!("{:#}\n", report::json(&scenarios, &columns)),
-        Format::Junit => report::junit(&scenarios, &columns),
-        Format::Markdown => report::markdown(&scenarios, &columns),
+        Format::Table => report::table(&scenarios, &columns, &cross),
+        Format::Json => format!("{:#}\n", report::json(&scenarios, &columns, &cross)),
+        Format::Junit => report::junit(&scenarios, &columns, &cross),
+        Format::Markdown => report::markdown(&scenarios, &columns, &cross),
     };
     match &args.out {
         Some(path) => {

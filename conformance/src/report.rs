@@ -1,6 +1,7 @@
 //! Reports: a terminal table, JSON (schema `hsmemu-conformance/1`, docs/conformance.md), JUnit
 //! XML and a Markdown matrix. Every report ends with, or contains, the same counts.
 
+use crate::cross::CrossResult;
 use crate::runner::{Column, Outcome};
 use crate::scenario::Scenario;
 use serde_json::json;
@@ -18,10 +19,14 @@ pub struct Summary {
     pub known: usize,
 }
 
-/// Counts the outcomes of `columns`.
-pub fn summary(columns: &[Column]) -> Summary {
+/// Counts the outcomes of `columns` and the cross-module results.
+pub fn summary(columns: &[Column], cross: &[CrossResult]) -> Summary {
     let mut s = Summary::default();
-    for o in columns.iter().flat_map(|c| &c.outcomes) {
+    for o in columns
+        .iter()
+        .flat_map(|c| &c.outcomes)
+        .chain(cross.iter().map(|c| &c.outcome))
+    {
         match o {
             Outcome::Pass => s.passed += 1,
             Outcome::Fail(_) => s.failed += 1,
@@ -53,7 +58,7 @@ fn detail(o: &Outcome) -> String {
 }
 
 /// The terminal table, failures with details, stale expectations, and the closing line.
-pub fn table(scenarios: &[Scenario], columns: &[Column]) -> String {
+pub fn table(scenarios: &[Scenario], columns: &[Column], cross: &[CrossResult]) -> String {
     let width = scenarios.iter().map(|s| s.id.len()).max().unwrap_or(8);
     let mut out = format!("{:<width$}", "scenario");
     for c in columns {
@@ -85,11 +90,20 @@ pub fn table(scenarios: &[Scenario], columns: &[Column]) -> String {
             ));
         }
     }
-    let s = summary(columns);
+    if !cross.is_empty() {
+        out.push_str("\ncross-module (wrapped in the first module, unwrapped in the second):\n");
+        for c in cross {
+            let d = detail(&c.outcome);
+            let d = if d.is_empty() { d } else { format!(": {d}") };
+            out.push_str(&format!("  {:<16} {}{d}\n", c.outcome.label(), c.id));
+        }
+    }
+    let s = summary(columns, cross);
     out.push_str(&format!(
-        "\n{} scenarios x {} module(s); {} known deviation(s)\n",
+        "\n{} scenarios x {} module(s), {} cross-module; {} known deviation(s)\n",
         scenarios.len(),
         columns.len(),
+        cross.len(),
         s.known
     ));
     out.push_str(&closing_line(s));
@@ -98,8 +112,12 @@ pub fn table(scenarios: &[Scenario], columns: &[Column]) -> String {
 }
 
 /// JSON report (schema `hsmemu-conformance/1`).
-pub fn json(scenarios: &[Scenario], columns: &[Column]) -> serde_json::Value {
-    let s = summary(columns);
+pub fn json(
+    scenarios: &[Scenario],
+    columns: &[Column],
+    cross: &[CrossResult],
+) -> serde_json::Value {
+    let s = summary(columns, cross);
     json!({
         "schema": "hsmemu-conformance/1",
         "modules": columns.iter().map(|c| json!({"name": c.name, "location": c.location, "library": c.library, "stale": c.stale})).collect::<Vec<_>>(),
@@ -117,6 +135,13 @@ pub fn json(scenarios: &[Scenario], columns: &[Column]) -> serde_json::Value {
                 r
             }).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "cross": cross.iter().map(|c| {
+            let mut r = json!({"id": c.id, "from": c.from, "to": c.to, "outcome": c.outcome.label().to_lowercase()});
+            if !matches!(c.outcome, Outcome::Pass) {
+                r["detail"] = json!(detail(&c.outcome));
+            }
+            r
+        }).collect::<Vec<_>>(),
         "summary": {"passed": s.passed, "failed": s.failed, "skipped": s.skipped, "known_deviations": s.known},
     })
 }
@@ -137,7 +162,7 @@ fn xml_escape(s: &str) -> String {
 
 /// JUnit XML: one `<testsuite>` per module, one `<testcase>` per scenario; unsupported and
 /// known deviations are `<skipped>`.
-pub fn junit(scenarios: &[Scenario], columns: &[Column]) -> String {
+pub fn junit(scenarios: &[Scenario], columns: &[Column], cross: &[CrossResult]) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"hsmemu-conformance\">\n",
     );
@@ -181,12 +206,46 @@ pub fn junit(scenarios: &[Scenario], columns: &[Column]) -> String {
         }
         out.push_str("  </testsuite>\n");
     }
+    if !cross.is_empty() {
+        let failures = cross
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Fail(_)))
+            .count();
+        let skipped = cross
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.outcome,
+                    Outcome::Unsupported(_) | Outcome::KnownDeviation { .. }
+                )
+            })
+            .count();
+        out.push_str(&format!("  <testsuite name=\"cross-module\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n", cross.len()));
+        for c in cross {
+            out.push_str(&format!(
+                "    <testcase classname=\"cross\" name=\"{}\">",
+                xml_escape(&c.id)
+            ));
+            match &c.outcome {
+                Outcome::Pass => {}
+                Outcome::Fail(d) => {
+                    out.push_str(&format!("<failure message=\"{}\"/>", xml_escape(d)))
+                }
+                o => out.push_str(&format!(
+                    "<skipped message=\"{}\"/>",
+                    xml_escape(&detail(o))
+                )),
+            }
+            out.push_str("</testcase>\n");
+        }
+        out.push_str("  </testsuite>\n");
+    }
     out.push_str("</testsuites>\n");
     out
 }
 
 /// A Markdown matrix with modules side by side, then the non-passing details.
-pub fn markdown(scenarios: &[Scenario], columns: &[Column]) -> String {
+pub fn markdown(scenarios: &[Scenario], columns: &[Column], cross: &[CrossResult]) -> String {
     let mut out = String::from("| scenario | reference |");
     for c in columns {
         out.push_str(&format!(" {} |", c.name));
@@ -220,6 +279,14 @@ pub fn markdown(scenarios: &[Scenario], columns: &[Column]) -> String {
             }
         }
     }
-    out.push_str(&format!("\n{}\n", closing_line(summary(columns))));
+    if !cross.is_empty() {
+        out.push_str(
+            "\n| cross-module (wrap in the first, unwrap in the second) | outcome |\n|---|---|\n",
+        );
+        for c in cross {
+            out.push_str(&format!("| `{}` | {} |\n", c.id, c.outcome.label()));
+        }
+    }
+    out.push_str(&format!("\n{}\n", closing_line(summary(columns, cross))));
     out
 }

@@ -47,18 +47,18 @@ fn embedded_emulator_passes_everything_and_reports_parse_back() {
         failures.join("\n")
     );
     let columns = vec![column];
-    let summary = report::summary(&columns);
+    let summary = report::summary(&columns, &[]);
 
     // JSON: the documented schema, parsed back.
     let json: serde_json::Value =
-        serde_json::from_str(&report::json(&scenarios, &columns).to_string()).unwrap();
+        serde_json::from_str(&report::json(&scenarios, &columns, &[]).to_string()).unwrap();
     assert_eq!(json["schema"], "hsmemu-conformance/1");
     assert_eq!(json["scenarios"].as_array().unwrap().len(), scenarios.len());
     assert_eq!(json["summary"]["passed"], summary.passed);
     assert_eq!(json["scenarios"][0]["results"][0]["outcome"], "pass");
 
     // JUnit XML: well-formed, one testcase per scenario, counts in the suite.
-    let xml = report::junit(&scenarios, &columns);
+    let xml = report::junit(&scenarios, &columns, &[]);
     let mut reader = Reader::from_str(&xml);
     let (mut testcases, mut suite_tests, mut failures_attr) = (0, None, None);
     loop {
@@ -90,12 +90,12 @@ fn embedded_emulator_passes_everything_and_reports_parse_back() {
         format!("{} passed, 0 failed, 0 skipped", scenarios.len())
     );
     assert!(
-        report::table(&scenarios, &columns)
+        report::table(&scenarios, &columns, &[])
             .trim_end()
             .ends_with(&closing)
     );
     assert!(
-        report::markdown(&scenarios, &columns)
+        report::markdown(&scenarios, &columns, &[])
             .trim_end()
             .ends_with(&closing)
     );
@@ -111,7 +111,7 @@ fn junit_escapes_details() {
         outcomes: vec![Outcome::Fail("expected <a> & \"b\"".into())],
         stale: vec![],
     };
-    let xml = report::junit(&scenarios, &[column]);
+    let xml = report::junit(&scenarios, &[column], &[]);
     let mut reader = Reader::from_str(&xml);
     let mut failure = None;
     loop {

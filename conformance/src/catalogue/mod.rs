@@ -7,6 +7,8 @@ mod reimport;
 mod vectors;
 mod wrap;
 
+pub use wrap::CKM_KWP;
+
 use crate::scenario::{Check, Ctx, Scenario};
 
 /// Every scenario, in report order.

@@ -8,7 +8,7 @@ use crate::scenario::{Check, Ctx, Scenario, Stop, ensure};
 use cryptoki_sys::*;
 
 /// CKM_AES_KEY_WRAP_KWP (PKCS#11 3.0; RFC 5649).
-pub(crate) const CKM_KWP: CK_MECHANISM_TYPE = 0x210B;
+pub const CKM_KWP: CK_MECHANISM_TYPE = 0x210B;
 
 /// A wrapping mechanism under test.
 #[derive(Clone, Copy)]
