@@ -8,6 +8,7 @@
 //! * [`runner`]: runs the catalogue against one module and applies its expectation file;
 //! * [`report`]: table, JSON, JUnit XML and Markdown;
 //! * [`bench`]: the same operations timed through the C ABI, side by side;
+//! * [`profile`]: vendor profiles (mechanism aliases and expectation files);
 //! * [`rv`]: CK_RV names.
 //!
 //! Outcomes follow rustls's conformance runner: UNSUPPORTED (a mechanism or function the module
@@ -19,6 +20,7 @@ pub mod bench;
 pub mod catalogue;
 pub mod cross;
 pub mod loader;
+pub mod profile;
 pub mod report;
 pub mod runner;
 pub mod rv;

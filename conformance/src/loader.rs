@@ -139,12 +139,22 @@ impl Mech {
         }
     }
 
-    /// Calls `f` with a CK_MECHANISM whose parameter storage lives for the call.
-    fn with<T>(&self, f: impl FnOnce(*mut CK_MECHANISM) -> T) -> T {
+    /// Calls `f` with a CK_MECHANISM whose parameter storage lives for the call; the code is
+    /// translated through a profile's `aliases` (standard code, the module's code).
+    fn with<T>(
+        &self,
+        aliases: &[(CK_MECHANISM_TYPE, CK_MECHANISM_TYPE)],
+        f: impl FnOnce(*mut CK_MECHANISM) -> T,
+    ) -> T {
+        let code = self.code();
+        let code = aliases
+            .iter()
+            .find(|(std, _)| *std == code)
+            .map_or(code, |(_, vendor)| *vendor);
         match self {
-            Mech::Plain(code) => {
+            Mech::Plain(_) => {
                 let mut m = CK_MECHANISM {
-                    mechanism: *code,
+                    mechanism: code,
                     pParameter: ptr::null_mut(),
                     ulParameterLen: 0,
                 };
@@ -166,7 +176,7 @@ impl Mech {
                     ulTagBits: *tag_bits,
                 };
                 let mut m = CK_MECHANISM {
-                    mechanism: CKM_AES_GCM,
+                    mechanism: code,
                     pParameter: (&raw mut p).cast(),
                     ulParameterLen: std::mem::size_of::<CK_GCM_PARAMS>() as CK_ULONG,
                 };
@@ -182,7 +192,7 @@ impl Mech {
                     pPublicData: public.as_mut_ptr(),
                 };
                 let mut m = CK_MECHANISM {
-                    mechanism: CKM_ECDH1_DERIVE,
+                    mechanism: code,
                     pParameter: (&raw mut p).cast(),
                     ulParameterLen: std::mem::size_of::<CK_ECDH1_DERIVE_PARAMS>() as CK_ULONG,
                 };
@@ -205,6 +215,7 @@ pub enum Read {
 pub struct Module {
     list: *const CK_FUNCTION_LIST,
     version: CK_VERSION,
+    aliases: Vec<(CK_MECHANISM_TYPE, CK_MECHANISM_TYPE)>,
     _library: Option<libloading::Library>,
 }
 
@@ -283,6 +294,7 @@ impl Module {
         Ok(Module {
             list,
             version,
+            aliases: Vec::new(),
             _library: Some(library),
         })
     }
@@ -294,8 +306,15 @@ impl Module {
         Module {
             list,
             version: CK_VERSION { major: 3, minor: 0 },
+            aliases: Vec::new(),
             _library: None,
         }
+    }
+
+    /// Mechanism aliases of a vendor profile: (standard code, the module's code). Scenarios
+    /// keep using standard codes; the module sees its own.
+    pub fn set_aliases(&mut self, aliases: &[(CK_MECHANISM_TYPE, CK_MECHANISM_TYPE)]) {
+        self.aliases = aliases.to_vec();
     }
 
     /// The version of the function table in use.
@@ -369,6 +388,11 @@ impl Module {
             &mut n
         )))?;
         list.truncate(n as usize);
+        for code in &mut list {
+            if let Some((std, _)) = self.aliases.iter().find(|(_, vendor)| vendor == code) {
+                *code = *std;
+            }
+        }
         Ok(list)
     }
 
@@ -567,7 +591,9 @@ impl Module {
         let mut t = Template::new(attrs);
         let (p, n) = t.ptr();
         let mut h = 0;
-        check(m.with(|mp| call!(self.C_GenerateKey(s, mp, p, n, &mut h))))?;
+        check(m.with(&self.aliases, |mp| {
+            call!(self.C_GenerateKey(s, mp, p, n, &mut h))
+        }))?;
         Ok(h)
     }
 
@@ -582,7 +608,9 @@ impl Module {
         let (mut tp, mut tk) = (Template::new(public), Template::new(private));
         let ((pp, pn), (kp, kn)) = (tp.ptr(), tk.ptr());
         let (mut hp, mut hk) = (0, 0);
-        check(m.with(|mp| call!(self.C_GenerateKeyPair(s, mp, pp, pn, kp, kn, &mut hp, &mut hk))))?;
+        check(m.with(&self.aliases, |mp| {
+            call!(self.C_GenerateKeyPair(s, mp, pp, pn, kp, kn, &mut hp, &mut hk))
+        }))?;
         Ok((hp, hk))
     }
 
@@ -595,9 +623,13 @@ impl Module {
         key: CK_OBJECT_HANDLE,
     ) -> CkResult<Vec<u8>> {
         let mut n: CK_ULONG = 0;
-        check(m.with(|mp| call!(self.C_WrapKey(s, mp, wrapping, key, ptr::null_mut(), &mut n))))?;
+        check(m.with(&self.aliases, |mp| {
+            call!(self.C_WrapKey(s, mp, wrapping, key, ptr::null_mut(), &mut n))
+        }))?;
         let mut out = vec![0u8; n as usize];
-        check(m.with(|mp| call!(self.C_WrapKey(s, mp, wrapping, key, out.as_mut_ptr(), &mut n))))?;
+        check(m.with(&self.aliases, |mp| {
+            call!(self.C_WrapKey(s, mp, wrapping, key, out.as_mut_ptr(), &mut n))
+        }))?;
         out.truncate(n as usize);
         Ok(out)
     }
@@ -615,7 +647,7 @@ impl Module {
         let (p, n) = t.ptr();
         let mut blob = blob.to_vec();
         let mut h = 0;
-        check(m.with(|mp| {
+        check(m.with(&self.aliases, |mp| {
             call!(self.C_UnwrapKey(
                 s,
                 mp,
@@ -641,7 +673,9 @@ impl Module {
         let mut t = Template::new(attrs);
         let (p, n) = t.ptr();
         let mut h = 0;
-        check(m.with(|mp| call!(self.C_DeriveKey(s, mp, base, p, n, &mut h))))?;
+        check(m.with(&self.aliases, |mp| {
+            call!(self.C_DeriveKey(s, mp, base, p, n, &mut h))
+        }))?;
         Ok(h)
     }
 
@@ -653,7 +687,7 @@ impl Module {
         key: CK_OBJECT_HANDLE,
         data: &[u8],
     ) -> CkResult<Vec<u8>> {
-        check(m.with(|mp| call!(self.C_EncryptInit(s, mp, key))))?;
+        check(m.with(&self.aliases, |mp| call!(self.C_EncryptInit(s, mp, key))))?;
         self.output(|out, n| call!(self.C_Encrypt(s, input(data), data.len() as CK_ULONG, out, n)))
     }
 
@@ -665,7 +699,7 @@ impl Module {
         key: CK_OBJECT_HANDLE,
         data: &[u8],
     ) -> CkResult<Vec<u8>> {
-        check(m.with(|mp| call!(self.C_DecryptInit(s, mp, key))))?;
+        check(m.with(&self.aliases, |mp| call!(self.C_DecryptInit(s, mp, key))))?;
         self.output(|out, n| call!(self.C_Decrypt(s, input(data), data.len() as CK_ULONG, out, n)))
     }
 
@@ -677,7 +711,7 @@ impl Module {
         key: CK_OBJECT_HANDLE,
         data: &[u8],
     ) -> CkResult<Vec<u8>> {
-        check(m.with(|mp| call!(self.C_SignInit(s, mp, key))))?;
+        check(m.with(&self.aliases, |mp| call!(self.C_SignInit(s, mp, key))))?;
         self.output(|out, n| call!(self.C_Sign(s, input(data), data.len() as CK_ULONG, out, n)))
     }
 
@@ -690,7 +724,7 @@ impl Module {
         data: &[u8],
         sig: &[u8],
     ) -> CkResult<()> {
-        check(m.with(|mp| call!(self.C_VerifyInit(s, mp, key))))?;
+        check(m.with(&self.aliases, |mp| call!(self.C_VerifyInit(s, mp, key))))?;
         check(call!(self.C_Verify(
             s,
             input(data),
@@ -702,7 +736,7 @@ impl Module {
 
     /// C_DigestInit + C_Digest (length query first).
     pub fn digest(&self, s: CK_SESSION_HANDLE, m: &Mech, data: &[u8]) -> CkResult<Vec<u8>> {
-        check(m.with(|mp| call!(self.C_DigestInit(s, mp))))?;
+        check(m.with(&self.aliases, |mp| call!(self.C_DigestInit(s, mp))))?;
         self.output(|out, n| call!(self.C_Digest(s, input(data), data.len() as CK_ULONG, out, n)))
     }
 
@@ -713,7 +747,7 @@ impl Module {
         m: &Mech,
         key: CK_OBJECT_HANDLE,
     ) -> CkResult<()> {
-        check(m.with(|mp| call!(self.C_EncryptInit(s, mp, key))))
+        check(m.with(&self.aliases, |mp| call!(self.C_EncryptInit(s, mp, key))))
     }
 
     /// C_Encrypt into a buffer of `capacity` bytes (`None`: a NULL buffer): the CK_RV, the length

@@ -28,6 +28,14 @@ enum Command {
     Run(RunArgs),
     /// Time the same operations through the C ABI for each module, side by side.
     Bench(BenchArgs),
+    /// Compare two JSON reports (a golden one, e.g. from a real CloudHSM, and a new one): exit 1
+    /// if any outcome differs.
+    Diff {
+        /// The golden report.
+        golden: PathBuf,
+        /// The new report.
+        result: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -153,9 +161,11 @@ fn column_name(module: &str) -> String {
 }
 
 fn run(args: RunArgs) -> Result<bool, String> {
-    if args.profile != Profile::Generic {
-        return Err("only --profile generic is implemented so far".into());
-    }
+    let profile = match args.profile {
+        Profile::Generic => hsmemu_conformance::profile::GENERIC,
+        Profile::Cloudhsm => hsmemu_conformance::profile::CLOUDHSM,
+        Profile::Softhsm => hsmemu_conformance::profile::SOFTHSM,
+    };
     let mut specs = Vec::new();
     let mut scratch = None;
     let modules = if args.modules.is_empty() {
@@ -184,6 +194,7 @@ fn run(args: RunArgs) -> Result<bool, String> {
             so_pin: args.so_pin.clone(),
             init_token: args.init_token || auto_softhsm,
             reserved: (module == "embedded").then(|| "[[token]]\nlabel = \"hsmemu\"\n".to_string()),
+            profile,
         });
     }
     let scenarios: Vec<_> = catalogue::all()
@@ -273,6 +284,7 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
             so_pin: "12345678".into(),
             init_token: softhsm && args.modules.is_empty(),
             reserved,
+            profile: hsmemu_conformance::profile::GENERIC,
         });
     }
     let settings = bench::Settings {
@@ -295,11 +307,26 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
     Ok(true)
 }
 
+fn diff(golden: &Path, result: &Path) -> Result<bool, String> {
+    let read = |p: &Path| -> Result<serde_json::Value, String> {
+        let text =
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let differences = report::diff(&read(golden)?, &read(result)?)?;
+    for d in &differences {
+        println!("{:<50} {:<12} {} -> {}", d.id, d.module, d.golden, d.result);
+    }
+    println!("{} difference(s)", differences.len());
+    Ok(differences.is_empty())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
         Some(Command::Bench(args)) => bench(args),
+        Some(Command::Diff { golden, result }) => diff(&golden, &result),
         None => run(RunArgs::default()),
     };
     match result {

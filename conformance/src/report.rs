@@ -290,3 +290,66 @@ pub fn markdown(scenarios: &[Scenario], columns: &[Column], cross: &[CrossResult
     out.push_str(&format!("\n{}\n", closing_line(summary(columns, cross))));
     out
 }
+
+/// One difference between two JSON reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    /// Scenario (or cross-module) id.
+    pub id: String,
+    /// Module name.
+    pub module: String,
+    /// Outcome in the golden report (`absent` if missing).
+    pub golden: String,
+    /// Outcome in the new report (`absent` if missing).
+    pub result: String,
+}
+
+fn outcomes(
+    report: &serde_json::Value,
+) -> Result<std::collections::BTreeMap<(String, String), String>, String> {
+    if report["schema"] != "hsmemu-conformance/1" {
+        return Err("not an hsmemu-conformance/1 JSON report".into());
+    }
+    let mut map = std::collections::BTreeMap::new();
+    for sc in report["scenarios"].as_array().ok_or("no scenarios array")? {
+        let id = sc["id"].as_str().ok_or("scenario without id")?;
+        for r in sc["results"].as_array().ok_or("scenario without results")? {
+            let module = r["module"].as_str().ok_or("result without module")?;
+            let outcome = r["outcome"].as_str().ok_or("result without outcome")?;
+            map.insert((id.to_string(), module.to_string()), outcome.to_string());
+        }
+    }
+    for c in report["cross"].as_array().map_or(&[][..], Vec::as_slice) {
+        let id = c["id"].as_str().ok_or("cross result without id")?;
+        let outcome = c["outcome"]
+            .as_str()
+            .ok_or("cross result without outcome")?;
+        map.insert((id.to_string(), "cross".to_string()), outcome.to_string());
+    }
+    Ok(map)
+}
+
+/// The outcomes that differ between a golden report (e.g. a real CloudHSM run) and a new one.
+/// Modules are matched by name, so rename columns (`--module` order and names) consistently.
+pub fn diff(
+    golden: &serde_json::Value,
+    result: &serde_json::Value,
+) -> Result<Vec<Difference>, String> {
+    let (g, r) = (outcomes(golden)?, outcomes(result)?);
+    let keys: std::collections::BTreeSet<_> = g.keys().chain(r.keys()).collect();
+    Ok(keys
+        .into_iter()
+        .filter_map(|k| {
+            let (a, b) = (
+                g.get(k).map_or("absent", String::as_str),
+                r.get(k).map_or("absent", String::as_str),
+            );
+            (a != b).then(|| Difference {
+                id: k.0.clone(),
+                module: k.1.clone(),
+                golden: a.into(),
+                result: b.into(),
+            })
+        })
+        .collect())
+}

@@ -65,6 +65,8 @@ pub struct ModuleSpec {
     pub init_token: bool,
     /// C_Initialize's pReserved string.
     pub reserved: Option<String>,
+    /// The expectation profile.
+    pub profile: crate::profile::Profile,
 }
 
 /// One deviation a module is known to have.
@@ -178,7 +180,7 @@ pub fn run(
     scenarios: &[Scenario],
     expectations: &[Expectations],
 ) -> Result<Column, String> {
-    let (m, location) = match &spec.source {
+    let (mut m, location) = match &spec.source {
         #[cfg(feature = "embedded")]
         Source::Embedded => (Module::embedded(), "embedded".to_string()),
         #[cfg(not(feature = "embedded"))]
@@ -187,6 +189,7 @@ pub fn run(
         }
         Source::Path(p) => (Module::load(p)?, p.clone()),
     };
+    m.set_aliases(spec.profile.aliases);
     m.initialize(spec.reserved.as_deref())
         .map_err(|rv| format!("{}: C_Initialize: {}", spec.name, crate::rv::name(rv)))?;
     let result = run_initialised(&m, spec, scenarios, expectations, location);

@@ -48,6 +48,22 @@ pub struct Ctx<'m> {
 /// DER of the P-256 OID (RFC 5480).
 pub const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
 
+/// Checks a CK_RV: CKR_FUNCTION_NOT_SUPPORTED (where something else was wanted) makes the
+/// scenario unsupported, any other difference fails it.
+pub fn expect_rv(got: CK_RV, want: CK_RV, what: &str) -> Check {
+    match got {
+        g if g == want => Ok(()),
+        CKR_FUNCTION_NOT_SUPPORTED => Err(Stop::Unsupported(format!(
+            "{what}: CKR_FUNCTION_NOT_SUPPORTED"
+        ))),
+        _ => Err(Stop::Fail(format!(
+            "{what}: expected {}, got {}",
+            name(want),
+            name(got)
+        ))),
+    }
+}
+
 /// Fails with `msg` unless `cond`.
 pub fn ensure(cond: bool, msg: impl Into<String>) -> Check {
     if cond {
@@ -84,6 +100,9 @@ impl Ctx<'_> {
     pub fn refused<T>(&self, r: CkResult<T>, want: CK_RV, what: &str) -> Check {
         match r {
             Err(rv) if rv == want => Ok(()),
+            Err(CKR_FUNCTION_NOT_SUPPORTED) => Err(Stop::Unsupported(format!(
+                "{what}: CKR_FUNCTION_NOT_SUPPORTED"
+            ))),
             Err(rv) => Err(Stop::Fail(format!(
                 "{what}: expected {}, got {}",
                 name(want),

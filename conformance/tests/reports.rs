@@ -16,6 +16,7 @@ fn embedded() -> ModuleSpec {
         so_pin: "12345678".into(),
         init_token: false,
         reserved: Some("[[token]]\nlabel = \"hsmemu\"\n".into()),
+        profile: hsmemu_conformance::profile::GENERIC,
     }
 }
 
@@ -99,6 +100,36 @@ fn embedded_emulator_passes_everything_and_reports_parse_back() {
             .trim_end()
             .ends_with(&closing)
     );
+}
+
+#[test]
+fn diff_reports_changed_outcomes() {
+    let scenarios = catalogue::all().into_iter().take(2).collect::<Vec<_>>();
+    let column = |outcomes| runner::Column {
+        name: "m".into(),
+        location: "x".into(),
+        library: "y".into(),
+        outcomes,
+        stale: vec![],
+    };
+    let golden = report::json(
+        &scenarios,
+        &[column(vec![Outcome::Pass, Outcome::Pass])],
+        &[],
+    );
+    let result = report::json(
+        &scenarios,
+        &[column(vec![Outcome::Pass, Outcome::Fail("no".into())])],
+        &[],
+    );
+    assert_eq!(report::diff(&golden, &golden).unwrap(), vec![]);
+    let d = report::diff(&golden, &result).unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        (d[0].id.as_str(), d[0].golden.as_str(), d[0].result.as_str()),
+        (scenarios[1].id.as_str(), "pass", "fail")
+    );
+    assert!(report::diff(&serde_json::json!({"schema": "other"}), &golden).is_err());
 }
 
 #[test]

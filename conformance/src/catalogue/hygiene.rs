@@ -4,19 +4,8 @@
 
 use super::scenario;
 use crate::loader::{Attr, Mech, Read};
-use crate::scenario::{Check, Ctx, Scenario, Stop, ensure, gcm};
+use crate::scenario::{Check, Ctx, Scenario, Stop, ensure, expect_rv, gcm};
 use cryptoki_sys::*;
-
-fn expect_rv(got: CK_RV, want: CK_RV, what: &str) -> Check {
-    ensure(
-        got == want,
-        format!(
-            "{what}: expected {}, got {}",
-            crate::rv::name(want),
-            crate::rv::name(got)
-        ),
-    )
-}
 
 fn point(ctx: &Ctx<'_>, public: CK_OBJECT_HANDLE) -> Check<Vec<u8>> {
     match ctx.read(public, CKA_EC_POINT) {

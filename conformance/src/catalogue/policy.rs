@@ -3,7 +3,7 @@
 
 use super::scenario;
 use crate::loader::{Attr, Mech, Read};
-use crate::scenario::{Check, Ctx, Scenario, Stop, ensure};
+use crate::scenario::{Ctx, Scenario, Stop, ensure, expect_rv};
 use cryptoki_sys::*;
 
 fn set(ctx: &Ctx<'_>, o: CK_OBJECT_HANDLE, a: Attr) -> cryptoki_sys::CK_RV {
@@ -11,17 +11,6 @@ fn set(ctx: &Ctx<'_>, o: CK_OBJECT_HANDLE, a: Attr) -> cryptoki_sys::CK_RV {
         Ok(()) => CKR_OK,
         Err(rv) => rv,
     }
-}
-
-fn expect_rv(got: CK_RV, want: CK_RV, what: &str) -> Check {
-    ensure(
-        got == want,
-        format!(
-            "{what}: expected {}, got {}",
-            crate::rv::name(want),
-            crate::rv::name(got)
-        ),
-    )
 }
 
 pub(crate) fn scenarios() -> Vec<Scenario> {
