@@ -7,6 +7,9 @@ use hsmemu_conformance::{catalogue, report};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
+/// The embedded module is one per process: tests that initialise it take turns.
+static EMBEDDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn embedded() -> ModuleSpec {
     ModuleSpec {
         name: "hsmemu".into(),
@@ -22,6 +25,9 @@ fn embedded() -> ModuleSpec {
 
 #[test]
 fn embedded_emulator_passes_everything_and_reports_parse_back() {
+    let _turn = EMBEDDED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let scenarios = catalogue::all();
     assert!(scenarios.len() >= 80, "only {} scenarios", scenarios.len());
     let mut ids: Vec<&str> = scenarios.iter().map(|s| s.id.as_str()).collect();
@@ -156,4 +162,29 @@ fn junit_escapes_details() {
         }
     }
     assert_eq!(failure.as_deref(), Some("expected <a> & \"b\""));
+}
+
+#[test]
+fn bench_measures_every_case_on_the_embedded_module() {
+    // A smoke run: every case must produce a figure. No timing is asserted (figures depend on
+    // the machine); docs/performance.md has the real run.
+    let _turn = EMBEDDED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let settings = hsmemu_conformance::bench::Settings {
+        window: std::time::Duration::from_millis(5),
+        windows: 1,
+        threads: 2,
+    };
+    let rows = hsmemu_conformance::bench::run(&[embedded()], &settings).unwrap();
+    assert_eq!(rows.len(), hsmemu_conformance::bench::case_names(2).len());
+    for r in &rows {
+        assert!(
+            r.modules[0].is_some_and(|ops| ops > 0.0),
+            "{}: no figure",
+            r.case
+        );
+    }
+    let json = hsmemu_conformance::bench::json(&[embedded()], &rows, &settings);
+    assert_eq!(json["schema"], "hsmemu-bench/1");
 }
