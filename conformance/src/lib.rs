@@ -7,7 +7,7 @@
 //! * [`cross`]: a key wrapped in one module and unwrapped in another, for every pair;
 //! * [`runner`]: runs the catalogue against one module and applies its expectation file;
 //! * [`report`]: table, JSON, JUnit XML and Markdown;
-//! * [`bench`]: the same operations timed through the C ABI, side by side;
+//! * [`bench`](mod@bench): the same operations timed through the C ABI, side by side;
 //! * [`profile`]: vendor profiles (mechanism aliases and expectation files);
 //! * [`rv`]: CK_RV names.
 //!
