@@ -4,7 +4,7 @@
 //! which are met (docs/performance.md).
 
 use crate::loader::{Attr, Mech, Module};
-use crate::runner::{ModuleSpec, Source};
+use crate::runner::ModuleSpec;
 use crate::scenario::{P256_PARAMS, gcm};
 use cryptoki_sys::*;
 use serde_json::json;
@@ -176,29 +176,12 @@ fn bench_module(
     settings: &Settings,
     names: &[String],
 ) -> Result<Vec<Option<f64>>, String> {
-    let m = match &spec.source {
-        #[cfg(feature = "embedded")]
-        Source::Embedded => Module::embedded(),
-        #[cfg(not(feature = "embedded"))]
-        Source::Embedded => return Err("this build has no embedded module".into()),
-        Source::Path(p) => Module::load(p)?,
-    };
     let name = |rv| crate::rv::name(rv);
-    m.initialize(spec.reserved.as_deref())
-        .map_err(|rv| format!("{}: C_Initialize: {}", spec.name, name(rv)))?;
+    let m = spec.open()?;
     if spec.init_token {
         crate::runner::init_token(&m, spec)?;
     }
-    let slots = m
-        .slots()
-        .map_err(|rv| format!("C_GetSlotList: {}", name(rv)))?;
-    let slot = slots
-        .into_iter()
-        .find(|s| {
-            m.token_info(*s)
-                .is_ok_and(|i| i.flags & CKF_TOKEN_INITIALIZED != 0)
-        })
-        .ok_or("no initialised token")?;
+    let slot = crate::runner::find_slot(&m, spec.token_label.as_deref())?;
     let setup = m
         .open_session(slot, true)
         .map_err(|rv| format!("C_OpenSession: {}", name(rv)))?;

@@ -4,7 +4,7 @@
 //! encoding difference between two vendors shows up.
 
 use crate::loader::{Attr, Mech, Module};
-use crate::runner::{ModuleSpec, Outcome, Source};
+use crate::runner::{ModuleSpec, Outcome};
 use crate::scenario::{Check, Ctx, Stop, ensure, gcm};
 use cryptoki_sys::*;
 
@@ -31,29 +31,10 @@ struct Opened {
 }
 
 fn open(spec: &ModuleSpec) -> Result<Opened, String> {
-    let m = match &spec.source {
-        #[cfg(feature = "embedded")]
-        Source::Embedded => Module::embedded(),
-        #[cfg(not(feature = "embedded"))]
-        Source::Embedded => return Err("this build has no embedded module".into()),
-        Source::Path(p) => Module::load(p)?,
-    };
     let name = |rv| crate::rv::name(rv);
-    m.initialize(spec.reserved.as_deref())
-        .map_err(|rv| format!("{}: C_Initialize: {}", spec.name, name(rv)))?;
-    let slots = m
-        .slots()
-        .map_err(|rv| format!("C_GetSlotList: {}", name(rv)))?;
-    let label = spec.token_label.as_deref();
-    let slot = slots
-        .into_iter()
-        .find(|s| {
-            m.token_info(*s).is_ok_and(|i| {
-                i.flags & CKF_TOKEN_INITIALIZED != 0
-                    && label.is_none_or(|l| String::from_utf8_lossy(&i.label).trim_end() == l)
-            })
-        })
-        .ok_or(format!("{}: no initialised token", spec.name))?;
+    let m = spec.open()?;
+    let slot = crate::runner::find_slot(&m, spec.token_label.as_deref())
+        .map_err(|e| format!("{}: {e}", spec.name))?;
     let s = m
         .open_session(slot, true)
         .map_err(|rv| format!("C_OpenSession: {}", name(rv)))?;

@@ -69,6 +69,33 @@ pub struct ModuleSpec {
     pub profile: crate::profile::Profile,
 }
 
+impl ModuleSpec {
+    /// Loads the module, applies the profile's mechanism aliases and calls C_Initialize.
+    pub fn open(&self) -> Result<Module, String> {
+        let mut m = match &self.source {
+            #[cfg(feature = "embedded")]
+            Source::Embedded => Module::embedded(),
+            #[cfg(not(feature = "embedded"))]
+            Source::Embedded => {
+                return Err("this build has no embedded module (feature `embedded`)".into());
+            }
+            Source::Path(p) => Module::load(p)?,
+        };
+        m.set_aliases(self.profile.aliases);
+        m.initialize(self.reserved.as_deref())
+            .map_err(|rv| format!("{}: C_Initialize: {}", self.name, crate::rv::name(rv)))?;
+        Ok(m)
+    }
+
+    /// Where the module comes from, for reports.
+    pub fn location(&self) -> String {
+        match &self.source {
+            Source::Embedded => "embedded".into(),
+            Source::Path(p) => p.clone(),
+        }
+    }
+}
+
 /// One deviation a module is known to have.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -123,7 +150,8 @@ fn text(field: &[u8]) -> String {
     String::from_utf8_lossy(field).trim_end().to_string()
 }
 
-fn find_slot(m: &Module, label: Option<&str>) -> Result<CK_SLOT_ID, String> {
+/// The slot of the first initialised token (labelled `label`, if given).
+pub fn find_slot(m: &Module, label: Option<&str>) -> Result<CK_SLOT_ID, String> {
     let slots = m
         .slots()
         .map_err(|rv| format!("C_GetSlotList: {}", crate::rv::name(rv)))?;
@@ -180,19 +208,8 @@ pub fn run(
     scenarios: &[Scenario],
     expectations: &[Expectations],
 ) -> Result<Column, String> {
-    let (mut m, location) = match &spec.source {
-        #[cfg(feature = "embedded")]
-        Source::Embedded => (Module::embedded(), "embedded".to_string()),
-        #[cfg(not(feature = "embedded"))]
-        Source::Embedded => {
-            return Err("this build has no embedded module (feature `embedded`)".into());
-        }
-        Source::Path(p) => (Module::load(p)?, p.clone()),
-    };
-    m.set_aliases(spec.profile.aliases);
-    m.initialize(spec.reserved.as_deref())
-        .map_err(|rv| format!("{}: C_Initialize: {}", spec.name, crate::rv::name(rv)))?;
-    let result = run_initialised(&m, spec, scenarios, expectations, location);
+    let m = spec.open()?;
+    let result = run_initialised(&m, spec, scenarios, expectations, spec.location());
     let _ = m.finalize();
     result
 }
