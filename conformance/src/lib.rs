@@ -9,6 +9,7 @@
 //! * [`report`]: table, JSON, JUnit XML and Markdown;
 //! * [`bench`](mod@bench): the same operations timed through the C ABI, side by side;
 //! * [`profile`]: vendor profiles (mechanism aliases and expectation files);
+//! * [`search`]: property-based search for a call sequence that leaks a protected key;
 //! * [`rv`]: CK_RV names.
 //!
 //! Outcomes follow rustls's conformance runner: UNSUPPORTED (a mechanism or function the module
@@ -25,3 +26,4 @@ pub mod report;
 pub mod runner;
 pub mod rv;
 pub mod scenario;
+pub mod search;

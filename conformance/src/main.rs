@@ -28,6 +28,9 @@ enum Command {
     Run(RunArgs),
     /// Time the same operations through the C ABI for each module, side by side.
     Bench(BenchArgs),
+    /// Search random call sequences for one that leaks a non-extractable key or flips a sticky
+    /// attribute back (shrunk and printed as a script if found): exit 1 if one is found.
+    Search(SearchArgs),
     /// Compare two JSON reports (a golden one, e.g. from a real CloudHSM, and a new one): exit 1
     /// if any outcome differs.
     Diff {
@@ -62,6 +65,26 @@ struct BenchArgs {
     /// Write the report here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct SearchArgs {
+    /// A module: a path to a PKCS#11 library, or `embedded`. Default: embedded, plus SoftHSMv2
+    /// if installed.
+    #[arg(long = "module")]
+    modules: Vec<String>,
+    /// User PIN.
+    #[arg(long, default_value = "1234")]
+    pin: String,
+    /// Sequences to try per module.
+    #[arg(long, default_value_t = 256)]
+    cases: u32,
+    /// Longest sequence.
+    #[arg(long, default_value_t = 16)]
+    steps: usize,
+    /// RNG seed (the same seed gives the same sequences).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -307,6 +330,58 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
     Ok(true)
 }
 
+fn search(args: SearchArgs) -> Result<bool, String> {
+    let modules = if args.modules.is_empty() {
+        default_modules()
+    } else {
+        args.modules.clone()
+    };
+    let mut clean = true;
+    for module in &modules {
+        let auto_softhsm = args.modules.is_empty() && module == SOFTHSM;
+        let scratch = if auto_softhsm {
+            Some(softhsm_scratch()?)
+        } else {
+            None
+        };
+        let spec = ModuleSpec {
+            name: column_name(module),
+            source: if module == "embedded" {
+                Source::Embedded
+            } else {
+                Source::Path(module.clone())
+            },
+            token_label: auto_softhsm.then(|| "conformance".into()),
+            pin: args.pin.clone(),
+            so_pin: "12345678".into(),
+            init_token: auto_softhsm,
+            reserved: (module == "embedded").then(|| "[[token]]\nlabel = \"hsmemu\"\n".to_string()),
+            profile: hsmemu_conformance::profile::GENERIC,
+        };
+        let found =
+            hsmemu_conformance::search::search_module(&spec, args.cases, args.steps, args.seed);
+        if let Some(dir) = scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        match found? {
+            hsmemu_conformance::search::Found::Nothing { cases } => {
+                println!(
+                    "{}: {cases} sequences of up to {} calls, no leak and no sticky attribute flipped back",
+                    spec.name, args.steps
+                );
+            }
+            hsmemu_conformance::search::Found::Violation { why, script } => {
+                clean = false;
+                println!(
+                    "{}: VIOLATION: {why}\nminimal sequence (replay with --seed {}):\n{script}",
+                    spec.name, args.seed
+                );
+            }
+        }
+    }
+    Ok(clean)
+}
+
 fn diff(golden: &Path, result: &Path) -> Result<bool, String> {
     let read = |p: &Path| -> Result<serde_json::Value, String> {
         let text =
@@ -326,6 +401,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Run(args)) => run(args),
         Some(Command::Bench(args)) => bench(args),
+        Some(Command::Search(args)) => search(args),
         Some(Command::Diff { golden, result }) => diff(&golden, &result),
         None => run(RunArgs::default()),
     };

@@ -188,3 +188,14 @@ fn bench_measures_every_case_on_the_embedded_module() {
     let json = hsmemu_conformance::bench::json(&[embedded()], &rows, &settings);
     assert_eq!(json["schema"], "hsmemu-bench/1");
 }
+
+#[test]
+fn leak_search_finds_nothing_in_the_emulator() {
+    let _turn = EMBEDDED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match hsmemu_conformance::search::search_module(&embedded(), 300, 20, 7).unwrap() {
+        hsmemu_conformance::search::Found::Nothing { cases } => assert_eq!(cases, 300),
+        hsmemu_conformance::search::Found::Violation { why, script } => panic!("{why}\n{script}"),
+    }
+}
