@@ -59,6 +59,9 @@ struct BenchArgs {
     /// Windows per case; the median is reported.
     #[arg(long, default_value_t = 5)]
     windows: usize,
+    /// Run only the cases whose name contains this text (repeatable), e.g. `--case gcm`.
+    #[arg(long = "case")]
+    cases: Vec<String>,
     /// Report format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -315,7 +318,7 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
         windows: args.windows.max(1),
         threads: args.threads.max(1),
     };
-    let rows = bench::run(&specs, &settings);
+    let rows = bench::run(&specs, &settings, &args.cases);
     let _ = std::fs::remove_dir_all(&scratch);
     let rows = rows?;
     let text = match args.format {

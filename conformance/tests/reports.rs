@@ -176,7 +176,7 @@ fn bench_measures_every_case_on_the_embedded_module() {
         windows: 1,
         threads: 2,
     };
-    let rows = hsmemu_conformance::bench::run(&[embedded()], &settings).unwrap();
+    let rows = hsmemu_conformance::bench::run(&[embedded()], &settings, &[]).unwrap();
     assert_eq!(rows.len(), hsmemu_conformance::bench::case_names(2).len());
     for r in &rows {
         assert!(
@@ -187,6 +187,16 @@ fn bench_measures_every_case_on_the_embedded_module() {
     }
     let json = hsmemu_conformance::bench::json(&[embedded()], &rows, &settings);
     assert_eq!(json["schema"], "hsmemu-bench/1");
+
+    // `--case`: only the matching rows, each measured as itself.
+    let only = ["open_close".to_string()];
+    let rows = hsmemu_conformance::bench::run(&[embedded()], &settings, &only).unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r.case.as_str()).collect();
+    assert_eq!(names, ["open_close_session"]);
+    assert!(rows[0].modules[0].is_some());
+    let none = ["no-such-case".to_string()];
+    let err = hsmemu_conformance::bench::run(&[embedded()], &settings, &none).unwrap_err();
+    assert!(err.contains("no bench case matches"), "{err}");
 }
 
 #[test]

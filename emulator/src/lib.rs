@@ -56,7 +56,10 @@ mod session;
 pub mod token;
 
 pub use error::{Error, Result};
-pub use hsm::{ActiveOperation, Hsm, LoadReport, OperationKind, SessionInfo, TokenInfo};
+pub use hsm::{
+    ActiveOperation, AttributeRef, Hsm, LoadReport, ObjectReader, OperationKind, SessionInfo,
+    TokenInfo,
+};
 pub use object::{ObjectHandle, SessionHandle};
 pub use platform::Platform;
 pub use session::SessionState;

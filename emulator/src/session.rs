@@ -6,6 +6,7 @@ use crate::mechanisms::{
 };
 use crate::object::ObjectHandle;
 use crate::token::LoginState;
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 /// CK_STATE (PKCS#11 3.0 §2.6.1): `CKS_*` codes as discriminants.
@@ -73,4 +74,7 @@ pub(crate) struct Operations {
 pub(crate) struct Session {
     pub(crate) rw: bool,
     pub(crate) ops: Operations,
+    /// The session objects this session created (destroyed when it closes). May hold handles
+    /// already destroyed; handles are never reused.
+    pub(crate) objects: BTreeSet<ObjectHandle>,
 }

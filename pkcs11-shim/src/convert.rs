@@ -142,27 +142,6 @@ fn attribute(raw: RawAttribute) -> Result<Attribute, CK_RV> {
     Ok(Attribute { ty: code, value })
 }
 
-/// An attribute value encoded for the caller.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Encoded {
-    /// Plain bytes (CK_BBOOL, CK_ULONG in native order, byte arrays).
-    Bytes(Vec<u8>),
-    /// A nested template.
-    Nested(Vec<(CK_ATTRIBUTE_TYPE, Encoded)>),
-}
-
-/// Encodes a value as PKCS#11 lays it out in memory.
-pub fn encode(value: &AttributeValue) -> Encoded {
-    match value {
-        AttributeValue::Bool(b) => Encoded::Bytes(vec![if *b { CK_TRUE } else { CK_FALSE }]),
-        AttributeValue::Ulong(u) => Encoded::Bytes(u.to_ne_bytes().to_vec()),
-        AttributeValue::Bytes(b) => Encoded::Bytes(b.to_vec()),
-        AttributeValue::Template(t) => {
-            Encoded::Nested(t.iter().map(|a| (a.ty.code(), encode(&a.value))).collect())
-        }
-    }
-}
-
 /// The `CK_RV` of an emulator error: one exhaustive match, no wildcard (STYLE.md).
 pub fn rv(e: Error) -> CK_RV {
     match e {

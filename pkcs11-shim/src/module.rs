@@ -14,7 +14,7 @@
 
 use crate::audit::AuditLog;
 use crate::config::{self, Config};
-use crate::convert::{self, Encoded, RawAttribute, RawMechanism};
+use crate::convert::{self, RawAttribute, RawMechanism};
 use crate::platform::{OsPlatform, TokenStore};
 use crate::store::file::FileStore;
 use cryptoki_sys::*;
@@ -24,6 +24,7 @@ use hsmemu::platform::virt::RamStore;
 use hsmemu::token::{TokenConfig, UserType};
 use hsmemu::{Hsm, ObjectHandle, OperationKind, SessionHandle};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
 /// Result of a module function: the error is the CK_RV.
@@ -104,13 +105,16 @@ impl Slot {
 
 /// The initialised module.
 pub struct Module {
-    pid: u32,
+    /// The process generation it was initialised in ([`crate::ffi::fork`]).
+    generation: u64,
     /// The slots, in slot-list order.
     pub slots: Vec<Slot>,
     audit: Option<AuditLog>,
 }
 
 static STATE: RwLock<Option<Module>> = RwLock::new(None);
+/// Whether the initialised module keeps an audit log: lets [`audit`] skip the lock otherwise.
+static AUDITING: AtomicBool = AtomicBool::new(false);
 
 fn pin_str(pin: &[u8]) -> Rv<String> {
     String::from_utf8(pin.to_vec()).map_err(|_| CKR_ARGUMENTS_BAD)
@@ -190,9 +194,10 @@ pub fn initialize(reserved: Option<&str>) -> Rv<()> {
     let mut state = STATE
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let pid = std::process::id();
+    crate::ffi::fork::watch();
+    let generation = crate::ffi::fork::generation();
     if let Some(module) = state.as_ref() {
-        if module.pid == pid {
+        if module.generation == generation {
             return Err(CKR_CRYPTOKI_ALREADY_INITIALIZED);
         }
         // A forked child inherits the parent's state; it starts afresh (with a new RNG seed).
@@ -227,7 +232,12 @@ pub fn initialize(reserved: Option<&str>) -> Rv<()> {
             eprintln!("hsmemu: {msg}");
             CKR_GENERAL_ERROR
         })?;
-    *state = Some(Module { pid, slots, audit });
+    AUDITING.store(audit.is_some(), Ordering::Relaxed);
+    *state = Some(Module {
+        generation,
+        slots,
+        audit,
+    });
     Ok(())
 }
 
@@ -237,7 +247,8 @@ pub fn finalize() -> Rv<()> {
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     match state.take() {
-        Some(m) if m.pid == std::process::id() => {
+        Some(m) if m.generation == crate::ffi::fork::generation() => {
+            AUDITING.store(false, Ordering::Relaxed);
             if let Some(log) = &m.audit {
                 log.record("C_Finalize", CKR_OK);
             }
@@ -249,6 +260,9 @@ pub fn finalize() -> Rv<()> {
 
 /// Records a call in the audit log, if the module is initialised and has one.
 pub fn audit(function: &str, rv: CK_RV) {
+    if !AUDITING.load(Ordering::Relaxed) {
+        return;
+    }
     let state = STATE
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -263,7 +277,7 @@ pub fn with_module<T>(f: impl FnOnce(&Module) -> Rv<T>) -> Rv<T> {
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     match state.as_ref() {
-        Some(m) if m.pid == std::process::id() => f(m),
+        Some(m) if m.generation == crate::ffi::fork::generation() => f(m),
         _ => Err(CKR_CRYPTOKI_NOT_INITIALIZED),
     }
 }
@@ -400,38 +414,29 @@ pub fn copy_object(
     })
 }
 
-/// What C_GetAttributeValue found for one requested type.
-pub enum AttributeRead {
-    /// The value.
-    Value(Encoded),
-    /// A failure for this attribute only (CKR_ATTRIBUTE_SENSITIVE or CKR_ATTRIBUTE_TYPE_INVALID).
-    Failed(CK_RV),
+/// A visible object's attributes, looked up by PKCS#11 type code (C_GetAttributeValue).
+pub struct ObjectAttributes<'a>(hsmemu::ObjectReader<'a>);
+
+impl<'a> ObjectAttributes<'a> {
+    /// The value of attribute `code`, or the per-attribute CK_RV (CKR_ATTRIBUTE_SENSITIVE,
+    /// CKR_ATTRIBUTE_TYPE_INVALID) that PKCS#11 3.0 §5.7 reports for it.
+    pub fn get(&self, code: CK_ATTRIBUTE_TYPE) -> Result<hsmemu::AttributeRef<'a>, CK_RV> {
+        let ty = AttributeType::from_code(code).ok_or(CKR_ATTRIBUTE_TYPE_INVALID)?;
+        self.0.get(ty).map_err(convert::rv)
+    }
 }
 
-/// C_GetAttributeValue's lookup: one result per requested type code.
-pub fn get_attributes(
+/// C_GetAttributeValue: runs `read` over object `o` under the token's lock, so values are
+/// copied once, straight into the caller's buffers.
+pub fn read_object<T>(
     h: CK_SESSION_HANDLE,
     o: CK_OBJECT_HANDLE,
-    types: &[CK_ATTRIBUTE_TYPE],
-) -> Rv<Vec<AttributeRead>> {
-    let known: Vec<Option<AttributeType>> =
-        types.iter().map(|c| AttributeType::from_code(*c)).collect();
-    let asked: Vec<AttributeType> = known.iter().flatten().copied().collect();
-    let values = with_session(h, |t, s| {
-        em(t.hsm.get_attribute_values(s, ObjectHandle(o), &asked))
-    })?;
-    let mut values = values.into_iter();
-    Ok(known
-        .into_iter()
-        .map(|k| match k {
-            None => AttributeRead::Failed(CKR_ATTRIBUTE_TYPE_INVALID),
-            Some(_) => match values.next() {
-                Some(Ok(v)) => AttributeRead::Value(convert::encode(&v)),
-                Some(Err(e)) => AttributeRead::Failed(convert::rv(e)),
-                None => AttributeRead::Failed(CKR_GENERAL_ERROR),
-            },
-        })
-        .collect())
+    read: impl FnOnce(&ObjectAttributes<'_>) -> T,
+) -> Rv<T> {
+    with_session(h, |t, s| {
+        let reader = em(t.hsm.read_object(s, ObjectHandle(o)))?;
+        Ok(read(&ObjectAttributes(reader)))
+    })
 }
 
 /// C_SetAttributeValue.
@@ -455,8 +460,7 @@ pub fn destroy_object(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE) -> Rv<()> {
 /// §5.7 allows it).
 pub fn object_size(h: CK_SESSION_HANDLE, o: CK_OBJECT_HANDLE) -> Rv<CK_ULONG> {
     with_session(h, |t, s| {
-        em(t.hsm
-            .get_attribute_values(s, ObjectHandle(o), &[AttributeType::Class]))
+        em(t.hsm.read_object(s, ObjectHandle(o)).map(|_| ()))
     })?;
     Ok(CK_UNAVAILABLE_INFORMATION)
 }

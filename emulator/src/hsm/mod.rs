@@ -16,6 +16,7 @@
 mod crypto;
 
 pub use crypto::{ActiveOperation, OperationKind};
+pub use objects::{AttributeRef, ObjectReader};
 mod keys;
 mod kms;
 mod objects;
@@ -34,6 +35,7 @@ use crate::provider::CryptoProvider;
 use crate::secret::SecretBytes;
 use crate::session::{Session, SessionState};
 use crate::token::{LoginState, PinStatus, Token, TokenConfig, UserType};
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -90,7 +92,9 @@ pub struct Hsm<P: Platform> {
     /// The domain keys as last stored, wrapped under the TMK.
     sealed_domain: Vec<u8>,
     objects: BTreeMap<ObjectHandle, Object>,
-    sessions: BTreeMap<SessionHandle, Session>,
+    /// Boxed: a session carries its operation states (hash and MAC contexts, a few KiB), and
+    /// the map should move pointers, not those.
+    sessions: BTreeMap<SessionHandle, Box<Session>>,
     next_object: u64,
     next_session: u64,
     load_report: LoadReport,
@@ -424,10 +428,11 @@ impl<P: Platform> Hsm<P> {
         self.next_session += 1;
         self.sessions.insert(
             handle,
-            Session {
+            Box::new(Session {
                 rw,
                 ops: Default::default(),
-            },
+                objects: Default::default(),
+            }),
         );
         Ok(handle)
     }
@@ -435,10 +440,19 @@ impl<P: Platform> Hsm<P> {
     /// C_CloseSession: ends the session's operations and destroys its session objects; closing
     /// the last session logs the token out.
     pub fn close_session(&mut self, session: SessionHandle) -> Result<()> {
-        self.sessions
+        let closed = self
+            .sessions
             .remove(&session)
             .ok_or(Error::SessionHandleInvalid)?;
-        self.objects.retain(|_, o| o.session != Some(session));
+        for handle in closed.objects {
+            if self
+                .objects
+                .get(&handle)
+                .is_some_and(|o| o.session == Some(session))
+            {
+                self.objects.remove(&handle);
+            }
+        }
         if self.sessions.is_empty() {
             self.token.reset_login();
         }
@@ -466,12 +480,14 @@ impl<P: Platform> Hsm<P> {
     fn session(&self, session: SessionHandle) -> Result<&Session> {
         self.sessions
             .get(&session)
+            .map(|s| &**s)
             .ok_or(Error::SessionHandleInvalid)
     }
 
     fn session_mut(&mut self, session: SessionHandle) -> Result<&mut Session> {
         self.sessions
             .get_mut(&session)
+            .map(|s| &mut **s)
             .ok_or(Error::SessionHandleInvalid)
     }
 
@@ -586,6 +602,9 @@ impl<P: Platform> Hsm<P> {
             self.objects.remove(&handle);
             return Err(e);
         }
+        if !token && let Some(s) = self.sessions.get_mut(&session) {
+            s.objects.insert(handle);
+        }
         Ok(handle)
     }
 
@@ -598,7 +617,11 @@ impl<P: Platform> Hsm<P> {
         {
             self.platform.store().remove(handle.0)?;
         }
-        self.objects.remove(&handle);
+        if let Some(owner) = self.objects.remove(&handle).and_then(|o| o.session)
+            && let Some(s) = self.sessions.get_mut(&owner)
+        {
+            s.objects.remove(&handle);
+        }
         Ok(())
     }
 }

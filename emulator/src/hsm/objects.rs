@@ -14,6 +14,44 @@ use crate::policy::{self, Change, Origin};
 use crate::secret::SecretBytes;
 use alloc::vec::Vec;
 
+/// One attribute value as C_GetAttributeValue returns it, borrowed from the object.
+#[derive(Clone, Copy)]
+pub enum AttributeRef<'a> {
+    /// A stored attribute.
+    Value(&'a AttributeValue),
+    /// CKA_VALUE of a key or data object that the policy lets the caller read (not sensitive,
+    /// or a public key's value). Copy it only into the caller's buffer.
+    Secret(&'a [u8]),
+}
+
+/// A visible object, read attribute by attribute under the readability rules of
+/// [`policy::check_readable`] (PKCS#11 3.0 §4.9 CKA_SENSITIVE, §5.7).
+pub struct ObjectReader<'a> {
+    object: &'a crate::object::Object,
+    class: ObjectClass,
+}
+
+impl<'a> ObjectReader<'a> {
+    /// The value of `ty`: `Err(AttributeSensitive)` if the policy forbids reading it,
+    /// `Err(AttributeTypeInvalid)` if the object has no such attribute.
+    pub fn get(&self, ty: A) -> Result<AttributeRef<'a>> {
+        policy::check_readable(&self.object.attrs, self.class, ty)?;
+        if ty == A::Value {
+            return self
+                .object
+                .value
+                .as_ref()
+                .map(|v| AttributeRef::Secret(v.expose()))
+                .ok_or(Error::AttributeTypeInvalid);
+        }
+        self.object
+            .attrs
+            .get(ty)
+            .map(AttributeRef::Value)
+            .ok_or(Error::AttributeTypeInvalid)
+    }
+}
+
 impl<P: Platform> Hsm<P> {
     /// Builds a new object's attributes and value from a template: policy checks, the value
     /// check for its key type, then defaults and computed attributes. Nothing is stored.
@@ -159,33 +197,39 @@ impl<P: Platform> Hsm<P> {
 
     /// C_GetAttributeValue: one result per requested type. Unreadable values are
     /// `Err(AttributeSensitive)` and unknown ones `Err(AttributeTypeInvalid)`, while the other
-    /// attributes of the same call are still returned (PKCS#11 3.0 §5.7).
+    /// attributes of the same call are still returned (PKCS#11 3.0 §5.7). Values are copied out;
+    /// [`Hsm::read_object`] borrows them instead.
     pub fn get_attribute_values(
         &self,
         session: SessionHandle,
         handle: ObjectHandle,
         types: &[A],
     ) -> Result<Vec<Result<AttributeValue>>> {
-        let object = self.object(session, handle, Error::ObjectHandleInvalid)?;
-        let class = object.class();
+        let reader = self.read_object(session, handle)?;
         Ok(types
             .iter()
             .map(|&ty| {
-                policy::check_readable(&object.attrs, class, ty)?;
-                if ty == A::Value {
-                    return object
-                        .value
-                        .as_ref()
-                        .map(|v| AttributeValue::bytes(v.expose().to_vec()))
-                        .ok_or(Error::AttributeTypeInvalid);
-                }
-                object
-                    .attrs
-                    .get(ty)
-                    .cloned()
-                    .ok_or(Error::AttributeTypeInvalid)
+                reader.get(ty).map(|v| match v {
+                    AttributeRef::Value(v) => v.clone(),
+                    AttributeRef::Secret(b) => AttributeValue::bytes(b.to_vec()),
+                })
             })
             .collect())
+    }
+
+    /// C_GetAttributeValue without copies: a reader over an object the session may see
+    /// (`Err(ObjectHandleInvalid)` otherwise), applying [`policy::check_readable`] to every
+    /// attribute it hands out (PKCS#11 3.0 §5.7).
+    pub fn read_object(
+        &self,
+        session: SessionHandle,
+        handle: ObjectHandle,
+    ) -> Result<ObjectReader<'_>> {
+        let object = self.object(session, handle, Error::ObjectHandleInvalid)?;
+        Ok(ObjectReader {
+            object,
+            class: object.class(),
+        })
     }
 
     /// C_SetAttributeValue, under the change rules of [`policy::check_change`]. All or nothing:

@@ -152,15 +152,26 @@ fn session_objects_die_with_their_session() {
     let (mut hsm, s) = user();
     let other = hsm.open_session(true).unwrap();
     let key = aes_key(&mut hsm, other, 16, &[]);
+    let copy = hsm.copy_object(other, key, &[]).unwrap();
+    let (public, private) = ec_pair(&mut hsm, other, &[]);
+    let destroyed = aes_key(&mut hsm, other, 16, &[]);
+    hsm.destroy_object(other, destroyed).unwrap();
+    let kept = aes_key(&mut hsm, s, 16, &[]);
+    let copied_to_token = hsm.copy_object(other, key, &[t(A::Token, true)]).unwrap();
     assert!(
         hsm.get_attribute_values(s, key, &[A::Class]).is_ok(),
         "visible to the application's other sessions"
     );
     hsm.close_session(other).unwrap();
-    assert_eq!(
-        hsm.get_attribute_values(s, key, &[A::Class]).err(),
-        Some(Error::ObjectHandleInvalid)
-    );
+    for gone in [key, copy, public, private, destroyed] {
+        assert_eq!(
+            hsm.get_attribute_values(s, gone, &[A::Class]).err(),
+            Some(Error::ObjectHandleInvalid)
+        );
+    }
+    for survivor in [kept, copied_to_token] {
+        assert!(hsm.get_attribute_values(s, survivor, &[A::Class]).is_ok());
+    }
     assert_eq!(
         hsm.session_info(other).err(),
         Some(Error::SessionHandleInvalid)

@@ -6,11 +6,12 @@
 use super::{
     FfiResult, Written, array_mut, bytes, read, read_mechanism, read_template, write, write_output,
 };
-use crate::convert::Encoded;
 use crate::info;
-use crate::module::{self, AttributeRead, OutKind};
+use crate::module::{self, OutKind};
 use cryptoki_sys::*;
+use hsmemu::AttributeRef;
 use hsmemu::OperationKind;
+use hsmemu::attributes::AttributeValue;
 use std::ffi::{CStr, c_void};
 use std::mem::size_of;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -429,29 +430,37 @@ pub(crate) unsafe extern "C" fn c_get_object_size(
     })
 }
 
-/// Fills one attribute of a C_GetAttributeValue template with `value`; returns the per-attribute
-/// CK_RV.
+/// Fills one attribute of a C_GetAttributeValue template with `value`, laid out as PKCS#11
+/// 3.0 §2.1 defines it (CK_BBOOL, CK_ULONG in native order, byte arrays, nested templates);
+/// returns the per-attribute CK_RV.
 ///
 /// # Safety
 /// `a.pValue`, if not NULL, must point to `a.ulValueLen` writable bytes (or, for array
 /// attributes, `a.ulValueLen / sizeof(CK_ATTRIBUTE)` attributes whose buffers are valid).
-unsafe fn fill_attribute(a: &mut CK_ATTRIBUTE, value: &Encoded, depth: u8) -> CK_RV {
+unsafe fn fill_attribute(a: &mut CK_ATTRIBUTE, value: AttributeRef<'_>, depth: u8) -> CK_RV {
+    let bytes = |b: &[u8], a: &mut CK_ATTRIBUTE| {
+        let mut len = a.ulValueLen;
+        // SAFETY: forwarded caller guarantee; `len` is a local.
+        let rv = match unsafe { write_output(a.pValue.cast(), &mut len, b) } {
+            Ok(_) => CKR_OK,
+            Err(rv) => rv,
+        };
+        a.ulValueLen = if rv == CKR_OK {
+            len
+        } else {
+            CK_UNAVAILABLE_INFORMATION
+        };
+        rv
+    };
     match value {
-        Encoded::Bytes(b) => {
-            let mut len = a.ulValueLen;
-            // SAFETY: forwarded caller guarantee; `len` is a local.
-            let rv = match unsafe { write_output(a.pValue.cast(), &mut len, b) } {
-                Ok(_) => CKR_OK,
-                Err(rv) => rv,
-            };
-            a.ulValueLen = if rv == CKR_OK {
-                len
-            } else {
-                CK_UNAVAILABLE_INFORMATION
-            };
-            rv
+        AttributeRef::Secret(b) => bytes(b, a),
+        AttributeRef::Value(AttributeValue::Bytes(b)) => bytes(b, a),
+        AttributeRef::Value(AttributeValue::Bool(b)) => {
+            bytes(&[if *b { CK_TRUE } else { CK_FALSE }], a)
         }
-        Encoded::Nested(list) => {
+        // CK_ULONG is u64 on the LP64 targets this module supports.
+        AttributeRef::Value(AttributeValue::Ulong(u)) => bytes(&u.to_ne_bytes(), a),
+        AttributeRef::Value(AttributeValue::Template(list)) => {
             let size = size_of::<CK_ATTRIBUTE>() as CK_ULONG;
             let needed = list.len() as CK_ULONG * size;
             if a.pValue.is_null() {
@@ -474,10 +483,11 @@ unsafe fn fill_attribute(a: &mut CK_ATTRIBUTE, value: &Encoded, depth: u8) -> CK
                 return CKR_ARGUMENTS_BAD;
             };
             let mut rv = CKR_OK;
-            for (slot, (ty, v)) in inner.iter_mut().zip(list) {
-                slot.type_ = *ty;
+            for (slot, attr) in inner.iter_mut().zip(list) {
+                slot.type_ = attr.ty.code();
                 // SAFETY: forwarded caller guarantee for the inner buffers.
-                let r = unsafe { fill_attribute(slot, v, depth + 1) };
+                let r =
+                    unsafe { fill_attribute(slot, AttributeRef::Value(&attr.value), depth + 1) };
                 if r != CKR_OK {
                     rv = r;
                 }
@@ -497,31 +507,32 @@ pub(crate) unsafe extern "C" fn c_get_attribute_value(
     guard("C_GetAttributeValue", || {
         // SAFETY: the caller passes a template of n attributes to fill.
         let attrs = unsafe { array_mut(t, n, 4096) }?;
-        let types: Vec<CK_ATTRIBUTE_TYPE> = attrs.iter().map(|a| a.type_).collect();
-        let reads = module::get_attributes(h, o, &types)?;
         // PKCS#11 3.0 §5.7: every attribute is processed; the call reports the most severe
         // per-attribute failure.
-        let mut worst = CKR_OK;
-        for (a, r) in attrs.iter_mut().zip(reads) {
-            let rv = match r {
-                AttributeRead::Failed(rv) => {
-                    a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
-                    rv
+        let rank = |rv| match rv {
+            CKR_ATTRIBUTE_SENSITIVE => 3,
+            CKR_ATTRIBUTE_TYPE_INVALID => 2,
+            CKR_BUFFER_TOO_SMALL => 1,
+            CKR_OK => 0,
+            _ => 4,
+        };
+        let worst = module::read_object(h, o, |object| {
+            let mut worst = CKR_OK;
+            for a in attrs.iter_mut() {
+                let rv = match object.get(a.type_) {
+                    Err(rv) => {
+                        a.ulValueLen = CK_UNAVAILABLE_INFORMATION;
+                        rv
+                    }
+                    // SAFETY: forwarded caller guarantee for each attribute's buffer.
+                    Ok(v) => unsafe { fill_attribute(a, v, 0) },
+                };
+                if rank(rv) > rank(worst) {
+                    worst = rv;
                 }
-                // SAFETY: forwarded caller guarantee for each attribute's buffer.
-                AttributeRead::Value(v) => unsafe { fill_attribute(a, &v, 0) },
-            };
-            let rank = |rv| match rv {
-                CKR_ATTRIBUTE_SENSITIVE => 3,
-                CKR_ATTRIBUTE_TYPE_INVALID => 2,
-                CKR_BUFFER_TOO_SMALL => 1,
-                CKR_OK => 0,
-                _ => 4,
-            };
-            if rank(rv) > rank(worst) {
-                worst = rv;
             }
-        }
+            worst
+        })?;
         if worst == CKR_OK { Ok(()) } else { Err(worst) }
     })
 }

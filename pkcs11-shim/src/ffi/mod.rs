@@ -15,6 +15,7 @@
 //! Only LP64 targets are supported: `CK_ULONG` is `u64` there, the emulator's integer type.
 
 pub mod entry;
+pub mod fork;
 pub mod tables;
 
 use crate::convert::{RawAttribute, RawMechanism, RawParam};
