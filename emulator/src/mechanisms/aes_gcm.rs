@@ -78,10 +78,9 @@ pub fn encrypt_into(
     let n = plaintext.len();
     let out = out.get_mut(..n + tag_len).ok_or(Error::ArgumentsBad)?;
     let (body, tag_out) = out.split_at_mut(n);
-    body.copy_from_slice(plaintext);
     let tag = provider
         .aes_gcm
-        .seal(key, &iv, &params.aad, body, tag_len)
+        .seal_to(key, &iv, &params.aad, plaintext, body, tag_len)
         .map_err(|_| Error::KeySizeRange)?;
     tag_out.copy_from_slice(&tag);
     Ok(n + tag_len)

@@ -41,6 +41,22 @@ pub trait AesGcm: Sync {
         buf: &mut [u8],
         tag_len: usize,
     ) -> CryptoResult<Vec<u8>>;
+    /// Encrypts `input` into `out` (the same length) and returns the tag. Backends that can
+    /// read one buffer and write another override it to save the copy.
+    fn seal_to(
+        &self,
+        key: &[u8],
+        iv: &[u8; 12],
+        aad: &[u8],
+        input: &[u8],
+        out: &mut [u8],
+        tag_len: usize,
+    ) -> CryptoResult<Vec<u8>> {
+        out.get_mut(..input.len())
+            .ok_or(CryptoError::InvalidInput)?
+            .copy_from_slice(input);
+        self.seal(key, iv, aad, out, tag_len)
+    }
     /// Verifies `tag` and decrypts `buf` in place; on failure `buf` is zeroed.
     fn open(
         &self,

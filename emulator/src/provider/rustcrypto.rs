@@ -8,6 +8,7 @@ use aes::{Aes128, Aes192, Aes256};
 use aes_gcm::aead::AeadInOut;
 use aes_gcm::aead::array::Array;
 use aes_gcm::aead::consts::{U12, U13, U14, U15, U16};
+use aes_gcm::aead::inout::InOutBuf;
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -70,6 +71,23 @@ impl AesGcm for RustCryptoAesGcm {
         let nonce = Array::from(*iv);
         with_gcm!(key, tag_len, |cipher| cipher
             .encrypt_inout_detached(&nonce, aad, buf.into())
+            .map(|tag| tag.to_vec())
+            .map_err(|_| CryptoError::InvalidInput))
+    }
+
+    fn seal_to(
+        &self,
+        key: &[u8],
+        iv: &[u8; 12],
+        aad: &[u8],
+        input: &[u8],
+        out: &mut [u8],
+        tag_len: usize,
+    ) -> CryptoResult<Vec<u8>> {
+        let nonce = Array::from(*iv);
+        let buf = InOutBuf::new(input, out).map_err(|_| CryptoError::InvalidInput)?;
+        with_gcm!(key, tag_len, |cipher| cipher
+            .encrypt_inout_detached(&nonce, aad, buf)
             .map(|tag| tag.to_vec())
             .map_err(|_| CryptoError::InvalidInput))
     }
