@@ -437,7 +437,11 @@ pub(crate) unsafe extern "C" fn c_get_object_size(
 /// # Safety
 /// `a.pValue`, if not NULL, must point to `a.ulValueLen` writable bytes (or, for array
 /// attributes, `a.ulValueLen / sizeof(CK_ATTRIBUTE)` attributes whose buffers are valid).
-unsafe fn fill_attribute(a: &mut CK_ATTRIBUTE, value: AttributeRef<'_>, depth: u8) -> CK_RV {
+pub(super) unsafe fn fill_attribute(
+    a: &mut CK_ATTRIBUTE,
+    value: AttributeRef<'_>,
+    depth: u8,
+) -> CK_RV {
     let bytes = |b: &[u8], a: &mut CK_ATTRIBUTE| {
         let mut len = a.ulValueLen;
         // SAFETY: forwarded caller guarantee; `len` is a local.

@@ -307,6 +307,85 @@ mod tests {
     use super::*;
 
     #[test]
+    fn attributes_fill_with_the_length_query_protocol_including_nested_templates() {
+        use hsmemu::AttributeRef;
+        use hsmemu::attributes::{Attribute, AttributeType, AttributeValue};
+        let empty = || CK_ATTRIBUTE {
+            type_: 0,
+            pValue: std::ptr::null_mut(),
+            ulValueLen: 0,
+        };
+        // A CK_ULONG: length query, short buffer, then the value in native order.
+        let value = AttributeValue::Ulong(0x1087);
+        let mut a = empty();
+        // SAFETY: NULL pValue is a length query.
+        assert_eq!(
+            unsafe { entry::fill_attribute(&mut a, AttributeRef::Value(&value), 0) },
+            CKR_OK
+        );
+        assert_eq!(a.ulValueLen, size_of::<CK_ULONG>() as CK_ULONG);
+        let mut short = [0u8; 4];
+        a.pValue = short.as_mut_ptr().cast();
+        a.ulValueLen = 4;
+        // SAFETY: `short` has the 4 bytes announced.
+        let rv = unsafe { entry::fill_attribute(&mut a, AttributeRef::Value(&value), 0) };
+        assert_eq!(
+            (rv, a.ulValueLen),
+            (CKR_BUFFER_TOO_SMALL, CK_UNAVAILABLE_INFORMATION)
+        );
+        let mut out: CK_ULONG = 0;
+        a.pValue = (&raw mut out).cast();
+        a.ulValueLen = size_of::<CK_ULONG>() as CK_ULONG;
+        // SAFETY: `out` is a CK_ULONG, as announced.
+        assert_eq!(
+            unsafe { entry::fill_attribute(&mut a, AttributeRef::Value(&value), 0) },
+            CKR_OK
+        );
+        assert_eq!(out, 0x1087);
+
+        // A template of two attributes: the array length, then each inner value.
+        let template = AttributeValue::Template(vec![
+            Attribute::bool(AttributeType::Extractable, false),
+            Attribute::bytes(AttributeType::Label, b"kek".to_vec()),
+        ]);
+        let mut a = empty();
+        // SAFETY: NULL pValue is a length query.
+        let rv = unsafe { entry::fill_attribute(&mut a, AttributeRef::Value(&template), 0) };
+        assert_eq!(
+            (rv, a.ulValueLen),
+            (CKR_OK, 2 * size_of::<CK_ATTRIBUTE>() as CK_ULONG)
+        );
+        let (mut flag, mut label) = (0xffu8, [0u8; 3]);
+        let mut inner = [
+            CK_ATTRIBUTE {
+                type_: 0,
+                pValue: (&raw mut flag).cast(),
+                ulValueLen: 1,
+            },
+            CK_ATTRIBUTE {
+                type_: 0,
+                pValue: label.as_mut_ptr().cast(),
+                ulValueLen: 3,
+            },
+        ];
+        a.pValue = inner.as_mut_ptr().cast();
+        // SAFETY: `inner` holds the two attributes announced, each with its buffer.
+        let rv = unsafe { entry::fill_attribute(&mut a, AttributeRef::Value(&template), 0) };
+        assert_eq!(rv, CKR_OK);
+        assert_eq!((inner[0].type_, flag), (CKA_EXTRACTABLE, CK_FALSE));
+        assert_eq!((inner[1].type_, &label), (CKA_LABEL, b"kek"));
+
+        // A secret value goes to the caller's buffer only.
+        let mut a = empty();
+        let mut buf = [0u8; 2];
+        a.pValue = buf.as_mut_ptr().cast();
+        a.ulValueLen = 2;
+        // SAFETY: `buf` has the 2 bytes announced.
+        let rv = unsafe { entry::fill_attribute(&mut a, AttributeRef::Secret(&[1, 2]), 0) };
+        assert_eq!((rv, buf), (CKR_OK, [1, 2]));
+    }
+
+    #[test]
     fn bytes_accepts_null_only_when_empty() {
         // SAFETY: NULL with length 0 is the documented empty case.
         assert_eq!(unsafe { bytes(std::ptr::null(), 0) }, Ok(&[][..]));
