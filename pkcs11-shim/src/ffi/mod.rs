@@ -319,10 +319,8 @@ mod tests {
         let value = AttributeValue::Ulong(0x1087);
         let mut a = empty();
         // SAFETY: NULL pValue is a length query.
-        assert_eq!(
-            unsafe { entry::fill_attribute(&mut a, AttributeRef::Value(&value), 0) },
-            CKR_OK
-        );
+        let rv = unsafe { entry::fill_attribute(&mut a, AttributeRef::Value(&value), 0) };
+        assert_eq!(rv, CKR_OK);
         assert_eq!(a.ulValueLen, size_of::<CK_ULONG>() as CK_ULONG);
         let mut short = [0u8; 4];
         a.pValue = short.as_mut_ptr().cast();
@@ -337,10 +335,8 @@ mod tests {
         a.pValue = (&raw mut out).cast();
         a.ulValueLen = size_of::<CK_ULONG>() as CK_ULONG;
         // SAFETY: `out` is a CK_ULONG, as announced.
-        assert_eq!(
-            unsafe { entry::fill_attribute(&mut a, AttributeRef::Value(&value), 0) },
-            CKR_OK
-        );
+        let rv = unsafe { entry::fill_attribute(&mut a, AttributeRef::Value(&value), 0) };
+        assert_eq!(rv, CKR_OK);
         assert_eq!(out, 0x1087);
 
         // A template of two attributes: the array length, then each inner value.
