@@ -50,6 +50,7 @@ pub mod mechanisms;
 mod object;
 pub mod platform;
 pub mod policy;
+pub mod profile;
 pub mod provider;
 pub mod secret;
 mod session;

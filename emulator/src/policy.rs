@@ -19,6 +19,7 @@ use crate::attributes::{
     Attribute, AttributeMap, AttributeType as A, AttributeValue, KeyType, ObjectClass, ValueKind,
 };
 use crate::error::{Error, Result};
+use crate::profile::{ExtractableRule, Profile};
 use alloc::vec::Vec;
 
 /// The value PKCS#11 calls CK_UNAVAILABLE_INFORMATION (`~0`), used for CKA_KEY_GEN_MECHANISM of
@@ -343,13 +344,15 @@ pub fn finish_new(attrs: &mut AttributeMap, class: ObjectClass, origin: Origin) 
 }
 
 /// Checks that `template` may be applied to an existing object (C_SetAttributeValue or the
-/// template of C_CopyObject), so that no change loosens a rule (PKCS#11 3.0 §5.7).
+/// template of C_CopyObject), so that no change loosens a rule (PKCS#11 3.0 §5.7). Under a
+/// profile with [`ExtractableRule::FixedAtCreation`], CKA_EXTRACTABLE does not change at all.
 pub fn check_change(
     attrs: &AttributeMap,
     class: ObjectClass,
     template: &[Attribute],
     change: Change,
     caller: Caller,
+    profile: &Profile,
 ) -> Result<()> {
     if change == Change::Set && !attrs.flag(A::Modifiable) {
         return Err(Error::ActionProhibited);
@@ -387,6 +390,9 @@ pub fn check_change(
             return Err(Error::AttributeReadOnly);
         }
         if rule.flags & SO_SETS_TRUE != 0 && now_true && caller != Caller::SecurityOfficer {
+            return Err(Error::AttributeReadOnly);
+        }
+        if attr.ty == A::Extractable && profile.extractable == ExtractableRule::FixedAtCreation {
             return Err(Error::AttributeReadOnly);
         }
     }

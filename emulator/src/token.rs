@@ -26,6 +26,8 @@ pub struct TokenConfig {
     pub max_failed_logins: u32,
     /// PBKDF2 iterations for PIN hashes.
     pub pin_kdf_rounds: u32,
+    /// The vendor profile the token behaves as ([`crate::profile`]).
+    pub profile: &'static crate::profile::Profile,
 }
 
 impl Default for TokenConfig {
@@ -35,6 +37,7 @@ impl Default for TokenConfig {
             pin_max_len: 255,
             max_failed_logins: 10,
             pin_kdf_rounds: 100_000,
+            profile: &crate::profile::GENERIC,
         }
     }
 }

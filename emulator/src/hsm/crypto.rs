@@ -12,6 +12,7 @@ use crate::mechanisms::{Mechanism, aes_gcm, ec, ecdsa, flags, hmac, sha256};
 use crate::object::{ObjectHandle, SessionHandle};
 use crate::platform::Platform;
 use crate::policy;
+use crate::profile::GcmIvSource;
 use crate::provider::CryptoProvider;
 use crate::session::{CipherOp, SignOp, VerifyOp};
 use alloc::vec;
@@ -135,11 +136,22 @@ impl<P: Platform> Hsm<P> {
         }
         let value = self.key_material(key)?;
         let op = match mechanism {
-            Mechanism::AesGcm(params) => CipherOp::Gcm(aes_gcm::GcmOperation::new(
-                value,
-                params.clone(),
-                dir == Direction::Decrypt,
-            )?),
+            Mechanism::AesGcm(params) => {
+                let mut params = params.clone();
+                if dir == Direction::Encrypt && self.profile().gcm_iv == GcmIvSource::Generated {
+                    // The caller passes 12 zero bytes; the HSM chooses the IV (SP 800-38D
+                    // §8.2.2), and C_EncryptInit hands it back (see `generated_iv`).
+                    if params.iv.len() != 12 || params.iv.iter().any(|b| *b != 0) {
+                        return Err(Error::MechanismParamInvalid);
+                    }
+                    self.platform.rng().fill_bytes(&mut params.iv);
+                }
+                CipherOp::Gcm(aes_gcm::GcmOperation::new(
+                    value,
+                    params,
+                    dir == Direction::Decrypt,
+                )?)
+            }
             _ => return Err(Error::MechanismInvalid),
         };
         let ops = &mut self.session_mut(session)?.ops;
@@ -166,6 +178,10 @@ impl<P: Platform> Hsm<P> {
         dir: Direction,
     ) -> Result<Vec<u8>> {
         let mut op = self.cipher_take(session, dir)?;
+        if matches!(op, CipherOp::Gcm(_)) && !self.profile().gcm_multipart {
+            // The operation ends here, as any failed C_EncryptUpdate ends it (PKCS#11 3.0 §5.9).
+            return Err(Error::MechanismInvalid);
+        }
         let out = match &mut op {
             CipherOp::Gcm(gcm) => {
                 gcm.update(data);
@@ -188,6 +204,18 @@ impl<P: Platform> Hsm<P> {
     ) -> Result<Vec<u8>> {
         match self.cipher_take(session, dir)? {
             CipherOp::Gcm(gcm) => gcm.finish(&self.provider, last),
+        }
+    }
+
+    /// The IV the HSM chose for the session's active AES-GCM encryption, under a profile with
+    /// [`GcmIvSource::Generated`]; `None` otherwise. The C boundary writes it into the caller's
+    /// `CK_GCM_PARAMS.pIv` after C_EncryptInit.
+    pub fn generated_iv(&self, session: SessionHandle) -> Option<&[u8]> {
+        if self.profile().gcm_iv != GcmIvSource::Generated {
+            return None;
+        }
+        match self.session(session).ok()?.ops.encrypt.as_ref()? {
+            CipherOp::Gcm(gcm) => Some(gcm.iv()),
         }
     }
 

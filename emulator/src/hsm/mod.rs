@@ -391,12 +391,16 @@ impl<P: Platform> Hsm<P> {
         self.save_state()
     }
 
-    /// C_Login. The SO cannot log in while a read-only session exists.
+    /// C_Login. The SO cannot log in while a read-only session exists. Under a profile with
+    /// [`crate::profile::LoginFormat::UserColonPassword`] the PIN is `user:password`.
     pub fn login(&mut self, session: SessionHandle, user: UserType, pin: &[u8]) -> Result<()> {
         self.session(session)?;
         if user == UserType::SecurityOfficer && self.sessions.values().any(|s| !s.rw) {
             return Err(Error::SessionReadOnlyExists);
         }
+        // A PIN without the profile's `user:` prefix cannot name anyone: refused without
+        // counting as a failed attempt.
+        let pin = self.profile().password(pin).ok_or(Error::PinIncorrect)?;
         let checked = self.token.login(&self.provider, user, pin);
         self.save_state_after(checked)?;
         self.unlock(user, pin)
@@ -476,6 +480,11 @@ impl<P: Platform> Hsm<P> {
     }
 
     // ---- Helpers shared by the command modules ----
+
+    /// The token's vendor profile.
+    pub fn profile(&self) -> &'static crate::profile::Profile {
+        self.token.config().profile
+    }
 
     fn session(&self, session: SessionHandle) -> Result<&Session> {
         self.sessions

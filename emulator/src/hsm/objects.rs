@@ -174,6 +174,7 @@ impl<P: Platform> Hsm<P> {
             template,
             Change::Copy,
             self.caller(),
+            self.profile(),
         )?;
         let mut attrs = source.attrs.clone();
         policy::apply_change(&mut attrs, template);
@@ -248,6 +249,7 @@ impl<P: Platform> Hsm<P> {
             template,
             Change::Set,
             self.caller(),
+            self.profile(),
         )?;
         let old = object.attrs.clone();
         if let Some(object) = self.objects.get_mut(&handle) {

@@ -140,6 +140,11 @@ impl GcmOperation {
         })
     }
 
+    /// The operation's IV.
+    pub fn iv(&self) -> &[u8] {
+        &self.params.iv
+    }
+
     /// Absorbs a part; GCM releases nothing until the final call.
     pub fn update(&mut self, data: &[u8]) {
         self.buffered.extend_from_slice(data);

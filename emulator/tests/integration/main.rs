@@ -13,5 +13,6 @@ mod hierarchy;
 mod known_answers;
 mod mechanisms;
 mod policy;
+mod profiles;
 mod roundtrips;
 mod tokens;
