@@ -8,8 +8,10 @@
 #![allow(clippy::cast_possible_truncation)]
 
 use cryptoki_sys::*;
+use std::collections::HashMap;
 use std::ffi::CString;
 use std::ptr;
+use std::sync::Mutex;
 
 /// A module's return value other than CKR_OK.
 pub type Rv = CK_RV;
@@ -146,6 +148,16 @@ impl Mech {
         aliases: &[(CK_MECHANISM_TYPE, CK_MECHANISM_TYPE)],
         f: impl FnOnce(*mut CK_MECHANISM) -> T,
     ) -> T {
+        self.with_iv(aliases, f).0
+    }
+
+    /// [`Mech::with`], also returning a GCM IV buffer as the module left it (a module that
+    /// generates IVs writes its choice there).
+    fn with_iv<T>(
+        &self,
+        aliases: &[(CK_MECHANISM_TYPE, CK_MECHANISM_TYPE)],
+        f: impl FnOnce(*mut CK_MECHANISM) -> T,
+    ) -> (T, Option<Vec<u8>>) {
         let code = self.code();
         let code = aliases
             .iter()
@@ -158,7 +170,7 @@ impl Mech {
                     pParameter: ptr::null_mut(),
                     ulParameterLen: 0,
                 };
-                f(&mut m)
+                (f(&mut m), None)
             }
             Mech::Gcm { iv, aad, tag_bits } => {
                 let mut iv = iv.clone();
@@ -180,7 +192,8 @@ impl Mech {
                     pParameter: (&raw mut p).cast(),
                     ulParameterLen: std::mem::size_of::<CK_GCM_PARAMS>() as CK_ULONG,
                 };
-                f(&mut m)
+                let result = f(&mut m);
+                (result, Some(iv))
             }
             Mech::Ecdh(public) => {
                 let mut public = public.clone();
@@ -196,7 +209,7 @@ impl Mech {
                     pParameter: (&raw mut p).cast(),
                     ulParameterLen: std::mem::size_of::<CK_ECDH1_DERIVE_PARAMS>() as CK_ULONG,
                 };
-                f(&mut m)
+                (f(&mut m), None)
             }
         }
     }
@@ -216,6 +229,8 @@ pub struct Module {
     list: *const CK_FUNCTION_LIST,
     version: CK_VERSION,
     aliases: Vec<(CK_MECHANISM_TYPE, CK_MECHANISM_TYPE)>,
+    /// For modules that choose GCM IVs themselves: the IV each scenario IV was replaced with.
+    gcm_ivs: Option<Mutex<HashMap<Vec<u8>, Vec<u8>>>>,
     _library: Option<libloading::Library>,
 }
 
@@ -295,6 +310,7 @@ impl Module {
             list,
             version,
             aliases: Vec::new(),
+            gcm_ivs: None,
             _library: Some(library),
         })
     }
@@ -307,6 +323,7 @@ impl Module {
             list,
             version: CK_VERSION { major: 3, minor: 0 },
             aliases: Vec::new(),
+            gcm_ivs: None,
             _library: None,
         }
     }
@@ -315,6 +332,70 @@ impl Module {
     /// keep using standard codes; the module sees its own.
     pub fn set_aliases(&mut self, aliases: &[(CK_MECHANISM_TYPE, CK_MECHANISM_TYPE)]) {
         self.aliases = aliases.to_vec();
+    }
+
+    /// Drives a module that generates AES-GCM encryption IVs (CloudHSM): encryptions and
+    /// GCM wraps pass a zero IV and remember the IV the module wrote back, and decryptions and
+    /// unwraps that name the scenario's IV use the remembered one. Scenarios stay unchanged.
+    pub fn set_generated_gcm_ivs(&mut self) {
+        self.gcm_ivs = Some(Mutex::new(HashMap::new()));
+    }
+
+    /// Whether [`Module::set_generated_gcm_ivs`] is in effect.
+    pub fn generates_gcm_ivs(&self) -> bool {
+        self.gcm_ivs.is_some()
+    }
+
+    /// Forgets the IVs remembered under [`Module::set_generated_gcm_ivs`], so that the next
+    /// decryptions use their IVs as given.
+    pub fn forget_gcm_ivs(&self) {
+        if let Some(ivs) = &self.gcm_ivs {
+            ivs.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
+        }
+    }
+
+    /// Runs an encrypt-direction call (C_EncryptInit, C_WrapKey) with `m`, under
+    /// [`Module::set_generated_gcm_ivs`] if set.
+    fn call_out(&self, m: &Mech, f: impl FnOnce(*mut CK_MECHANISM) -> CK_RV) -> CK_RV {
+        let (Some(ivs), Mech::Gcm { iv, aad, tag_bits }) = (&self.gcm_ivs, m) else {
+            return m.with(&self.aliases, f);
+        };
+        let zero = Mech::Gcm {
+            iv: vec![0; iv.len()],
+            aad: aad.clone(),
+            tag_bits: *tag_bits,
+        };
+        let (rv, chosen) = zero.with_iv(&self.aliases, f);
+        if let (CKR_OK, Some(chosen)) = (rv, chosen) {
+            ivs.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(iv.clone(), chosen);
+        }
+        rv
+    }
+
+    /// Runs a decrypt-direction call (C_DecryptInit, C_UnwrapKey) with `m`, substituting the
+    /// IV a generating module chose for the scenario's IV.
+    fn call_in(&self, m: &Mech, f: impl FnOnce(*mut CK_MECHANISM) -> CK_RV) -> CK_RV {
+        let (Some(ivs), Mech::Gcm { iv, aad, tag_bits }) = (&self.gcm_ivs, m) else {
+            return m.with(&self.aliases, f);
+        };
+        let chosen = ivs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(iv)
+            .cloned();
+        match chosen {
+            Some(iv) => Mech::Gcm {
+                iv,
+                aad: aad.clone(),
+                tag_bits: *tag_bits,
+            }
+            .with(&self.aliases, f),
+            None => m.with(&self.aliases, f),
+        }
     }
 
     /// The version of the function table in use.
@@ -623,11 +704,11 @@ impl Module {
         key: CK_OBJECT_HANDLE,
     ) -> CkResult<Vec<u8>> {
         let mut n: CK_ULONG = 0;
-        check(m.with(&self.aliases, |mp| {
+        check(self.call_out(m, |mp| {
             call!(self.C_WrapKey(s, mp, wrapping, key, ptr::null_mut(), &mut n))
         }))?;
         let mut out = vec![0u8; n as usize];
-        check(m.with(&self.aliases, |mp| {
+        check(self.call_out(m, |mp| {
             call!(self.C_WrapKey(s, mp, wrapping, key, out.as_mut_ptr(), &mut n))
         }))?;
         out.truncate(n as usize);
@@ -647,7 +728,7 @@ impl Module {
         let (p, n) = t.ptr();
         let mut blob = blob.to_vec();
         let mut h = 0;
-        check(m.with(&self.aliases, |mp| {
+        check(self.call_in(m, |mp| {
             call!(self.C_UnwrapKey(
                 s,
                 mp,
@@ -687,7 +768,7 @@ impl Module {
         key: CK_OBJECT_HANDLE,
         data: &[u8],
     ) -> CkResult<Vec<u8>> {
-        check(m.with(&self.aliases, |mp| call!(self.C_EncryptInit(s, mp, key))))?;
+        check(self.call_out(m, |mp| call!(self.C_EncryptInit(s, mp, key))))?;
         self.output(|out, n| call!(self.C_Encrypt(s, input(data), data.len() as CK_ULONG, out, n)))
     }
 
@@ -699,7 +780,7 @@ impl Module {
         key: CK_OBJECT_HANDLE,
         data: &[u8],
     ) -> CkResult<Vec<u8>> {
-        check(m.with(&self.aliases, |mp| call!(self.C_DecryptInit(s, mp, key))))?;
+        check(self.call_in(m, |mp| call!(self.C_DecryptInit(s, mp, key))))?;
         self.output(|out, n| call!(self.C_Decrypt(s, input(data), data.len() as CK_ULONG, out, n)))
     }
 
@@ -747,7 +828,7 @@ impl Module {
         m: &Mech,
         key: CK_OBJECT_HANDLE,
     ) -> CkResult<()> {
-        check(m.with(&self.aliases, |mp| call!(self.C_EncryptInit(s, mp, key))))
+        check(self.call_out(m, |mp| call!(self.C_EncryptInit(s, mp, key))))
     }
 
     /// C_Encrypt into a buffer of `capacity` bytes (`None`: a NULL buffer): the CK_RV, the length

@@ -186,6 +186,25 @@ fn column_name(module: &str) -> String {
     }
 }
 
+/// The embedded emulator's configuration: one in-memory token that behaves as `profile`, so
+/// `--profile cloudhsm` runs the emulator's CloudHSM profile (docs/profiles.md).
+fn embedded_config(profile: hsmemu_conformance::profile::Profile) -> String {
+    format!(
+        "[[token]]\nlabel = \"hsmemu\"\nprofile = \"{}\"\n",
+        profile.name
+    )
+}
+
+/// The PIN for `module`: the embedded emulator under the CloudHSM profile logs in as
+/// `crypto_user:<pin>` unless the PIN already names a user.
+fn embedded_pin(module: &str, profile: hsmemu_conformance::profile::Profile, pin: &str) -> String {
+    if module == "embedded" && profile.name == "cloudhsm" && !pin.contains(':') {
+        format!("crypto_user:{pin}")
+    } else {
+        pin.to_string()
+    }
+}
+
 fn run(args: RunArgs) -> Result<bool, String> {
     let profile = match args.profile {
         Profile::Generic => hsmemu_conformance::profile::GENERIC,
@@ -216,10 +235,10 @@ fn run(args: RunArgs) -> Result<bool, String> {
             } else {
                 args.token_label.clone()
             },
-            pin: args.pin.clone(),
+            pin: embedded_pin(module, profile, &args.pin),
             so_pin: args.so_pin.clone(),
             init_token: args.init_token || auto_softhsm,
-            reserved: (module == "embedded").then(|| "[[token]]\nlabel = \"hsmemu\"\n".to_string()),
+            reserved: (module == "embedded").then(|| embedded_config(profile)),
             profile,
         });
     }

@@ -22,6 +22,8 @@ pub struct Profile {
     /// An expectation file that applies to every module run under this profile; `None`: the
     /// built-in files chosen by each module's manufacturer.
     pub expectations: Option<&'static str>,
+    /// The module chooses AES-GCM encryption IVs itself (a zero IV in, its IV written back).
+    pub generated_gcm_ivs: bool,
 }
 
 /// PKCS#11 3.0 to the letter.
@@ -29,10 +31,12 @@ pub const GENERIC: Profile = Profile {
     name: "generic",
     aliases: &[],
     expectations: None,
+    generated_gcm_ivs: false,
 };
 
 /// AWS CloudHSM (Client SDK 5): vendor key-wrap codes (../shared/reference/cloudhsm-kms.md
-/// §1.6, §2.1) and its known differences (`expectations/cloudhsm.toml`).
+/// §1.6, §2.1), HSM-generated GCM IVs (§1.7) and its known differences
+/// (`expectations/cloudhsm.toml`).
 pub const CLOUDHSM: Profile = Profile {
     name: "cloudhsm",
     aliases: &[
@@ -40,6 +44,7 @@ pub const CLOUDHSM: Profile = Profile {
         (CKM_KWP, CKM_CLOUDHSM_AES_KEY_WRAP_ZERO_PAD),
     ],
     expectations: Some(include_str!("../expectations/cloudhsm.toml")),
+    generated_gcm_ivs: true,
 };
 
 /// SoftHSMv2 2.6 compatibility: RFC 5649 under 0x210A.
@@ -47,4 +52,5 @@ pub const SOFTHSM: Profile = Profile {
     name: "softhsm",
     aliases: &[(CKM_KWP, CKM_AES_KEY_WRAP_PAD)],
     expectations: Some(include_str!("../expectations/softhsm2.toml")),
+    generated_gcm_ivs: false,
 };

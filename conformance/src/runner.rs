@@ -82,6 +82,9 @@ impl ModuleSpec {
             Source::Path(p) => Module::load(p)?,
         };
         m.set_aliases(self.profile.aliases);
+        if self.profile.generated_gcm_ivs {
+            m.set_generated_gcm_ivs();
+        }
         m.initialize(self.reserved.as_deref())
             .map_err(|rv| format!("{}: C_Initialize: {}", self.name, crate::rv::name(rv)))?;
         Ok(m)
@@ -244,7 +247,19 @@ fn run_initialised(
         .map_err(|rv| format!("C_OpenSession: {}", crate::rv::name(rv)))?;
     m.login(keeper, CKU_USER, &spec.pin)
         .map_err(|rv| format!("C_Login: {}", crate::rv::name(rv)))?;
-    let deviations: Vec<&Deviation> = expectations
+    // A profile with its own expectation file replaces the built-in ones (each file still
+    // applies only to the manufacturers it names).
+    let profile_file: Option<Expectations> = spec
+        .profile
+        .expectations
+        .map(toml::from_str)
+        .transpose()
+        .map_err(|e| format!("expectations of profile {}: {e}", spec.profile.name))?;
+    let files = match &profile_file {
+        Some(file) => std::slice::from_ref(file),
+        None => expectations,
+    };
+    let deviations: Vec<&Deviation> = files
         .iter()
         .filter(|e| manufacturer.contains(&e.manufacturer))
         .flat_map(|e| &e.deviations)

@@ -209,3 +209,72 @@ fn leak_search_finds_nothing_in_the_emulator() {
         hsmemu_conformance::search::Found::Violation { why, script } => panic!("{why}\n{script}"),
     }
 }
+
+#[test]
+fn the_emulators_cloudhsm_profile_behaves_as_cloudhsm_is_documented_to() {
+    // The emulator's CloudHSM profile through the C ABI: vendor key-wrap codes, user:password
+    // login, HSM-chosen GCM IVs written back into CK_GCM_PARAMS (every GCM scenario passes
+    // only if the harness reads them back), and fixed CKA_EXTRACTABLE.
+    let _turn = EMBEDDED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let spec = ModuleSpec {
+        pin: "crypto_user:1234".into(),
+        reserved: Some("[[token]]\nlabel = \"hsmemu\"\nprofile = \"cloudhsm\"\n".into()),
+        profile: hsmemu_conformance::profile::CLOUDHSM,
+        ..embedded()
+    };
+    let scenarios = catalogue::all();
+    let column = runner::run(&spec, &scenarios, &runner::builtin_expectations().unwrap()).unwrap();
+    let mut deviations = Vec::new();
+    for (o, s) in column.outcomes.iter().zip(&scenarios) {
+        match o {
+            Outcome::Pass => {}
+            Outcome::KnownDeviation { .. } => deviations.push(s.id.as_str()),
+            other => panic!("{}: {other:?}", s.id),
+        }
+    }
+    assert_eq!(
+        deviations,
+        [
+            "policy.extractable_is_sticky",
+            "policy.never_extractable_stays_false",
+            "vectors.wycheproof.aes_gcm"
+        ]
+    );
+    // CloudHSM has no read-only sessions; the emulator's profile does not model that.
+    assert_eq!(column.stale, ["errors.read_only_session_token_object"]);
+
+    // The same module under the generic profile: caller IVs are refused, and a bare PIN is not
+    // a CloudHSM login.
+    let generic_driver = ModuleSpec {
+        profile: hsmemu_conformance::profile::GENERIC,
+        ..spec.clone()
+    };
+    let column = runner::run(
+        &generic_driver,
+        &scenarios,
+        &runner::builtin_expectations().unwrap(),
+    )
+    .unwrap();
+    let gcm = scenarios
+        .iter()
+        .position(|s| s.id == "errors.buffer_too_small")
+        .unwrap();
+    assert!(
+        matches!(&column.outcomes[gcm], Outcome::Fail(why) if why.contains("CKR_MECHANISM_PARAM_INVALID")),
+        "{:?}",
+        column.outcomes[gcm]
+    );
+    let bare_pin = ModuleSpec {
+        pin: "1234".into(),
+        ..spec
+    };
+    let err = runner::run(
+        &bare_pin,
+        &scenarios,
+        &runner::builtin_expectations().unwrap(),
+    )
+    .unwrap_err();
+    assert!(err.contains("CKR_PIN_INCORRECT"), "{err}");
+}

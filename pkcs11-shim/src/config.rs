@@ -45,6 +45,19 @@ pub struct TokenSpec {
     pub user_pin: Option<String>,
     /// Directory of a persistent token; absent: the token lives in memory.
     pub path: Option<PathBuf>,
+    /// Vendor profile the token behaves as: `generic` (default), `cloudhsm` or `softhsm`
+    /// (docs/profiles.md).
+    pub profile: Option<String>,
+}
+
+impl TokenSpec {
+    /// The token's profile (checked by [`Config::parse`]; unknown names fall back to generic).
+    pub fn profile(&self) -> &'static hsmemu::profile::Profile {
+        self.profile
+            .as_deref()
+            .and_then(hsmemu::profile::by_name)
+            .unwrap_or(&hsmemu::profile::GENERIC)
+    }
 }
 
 impl Config {
@@ -57,6 +70,7 @@ impl Config {
                 so_pin: None,
                 user_pin: None,
                 path: None,
+                profile: None,
             }],
             ..Config::default()
         }
@@ -109,6 +123,15 @@ impl Config {
                 return Err(format!(
                     "token {i}: slot {} is too large (at most 2^31 - 1)",
                     self.slot_id(i)
+                ));
+            }
+            if let Some(name) = &t.profile
+                && hsmemu::profile::by_name(name).is_none()
+            {
+                let known: Vec<&str> = hsmemu::profile::ALL.iter().map(|p| p.name).collect();
+                return Err(format!(
+                    "token {i}: unknown profile {name:?}; the profiles are {}",
+                    known.join(", ")
                 ));
             }
             for (what, pin) in [("so_pin", &t.so_pin), ("user_pin", &t.user_pin)] {

@@ -21,6 +21,7 @@ use cryptoki_sys::*;
 use hsmemu::attributes::{Attribute, AttributeType};
 use hsmemu::mechanisms::Mechanism;
 use hsmemu::platform::virt::RamStore;
+use hsmemu::profile::{LoginFormat, Profile};
 use hsmemu::token::{TokenConfig, UserType};
 use hsmemu::{Hsm, ObjectHandle, OperationKind, SessionHandle};
 use std::collections::HashMap;
@@ -90,6 +91,8 @@ pub struct TokenCell {
 pub struct Slot {
     /// The slot ID.
     pub id: CK_SLOT_ID,
+    /// The token's vendor profile (fixed for the life of the module).
+    pub profile: &'static Profile,
     token: Mutex<TokenCell>,
 }
 
@@ -141,6 +144,7 @@ pub fn open_token(config: &Config, index: usize) -> Result<Hsm<OsPlatform>, Stri
     };
     let token_config = TokenConfig {
         pin_kdf_rounds: config.pin_kdf_rounds.unwrap_or(default_rounds),
+        profile: spec.profile(),
         ..TokenConfig::default()
     };
     let platform = OsPlatform::new(store, seed)?;
@@ -173,7 +177,11 @@ pub fn initialise(
 ) -> hsmemu::Result<()> {
     hsm.init_token(so_pin.as_bytes(), label)?;
     let s = hsm.open_session(true)?;
-    hsm.login(s, UserType::SecurityOfficer, so_pin.as_bytes())?;
+    let login = match hsm.profile().login {
+        LoginFormat::Pin => so_pin.to_string(),
+        LoginFormat::UserColonPassword => format!("admin:{so_pin}"),
+    };
+    hsm.login(s, UserType::SecurityOfficer, login.as_bytes())?;
     hsm.init_pin(s, user_pin.as_bytes())?;
     hsm.close_session(s)
 }
@@ -220,6 +228,7 @@ pub fn initialize(reserved: Option<&str>) -> Rv<()> {
         };
         slots.push(Slot {
             id: config.slot_id(i),
+            profile: config.tokens[i].profile(),
             token: Mutex::new(cell),
         });
     }
@@ -490,18 +499,44 @@ pub fn find_final(h: CK_SESSION_HANDLE) -> Rv<()> {
 
 // ---- Operations ----
 
-/// Decodes a mechanism.
-pub fn mechanism(raw: RawMechanism) -> Rv<Mechanism> {
+/// Decodes a mechanism for session `h`, translating the token profile's vendor codes.
+pub fn mechanism(h: CK_SESSION_HANDLE, mut raw: RawMechanism) -> Rv<Mechanism> {
+    raw.code = with_module(|m| Ok(resolve(m, h)?.0.profile.standard_code(raw.code)))?;
     convert::mechanism(raw)
+}
+
+/// The standard code that `code` stands for on the token in `slot` (C_GetMechanismInfo).
+pub fn standard_code(slot: CK_SLOT_ID, code: CK_MECHANISM_TYPE) -> Rv<CK_MECHANISM_TYPE> {
+    with_module(|m| Ok(slot_by_id(m, slot)?.1.profile.standard_code(code)))
+}
+
+/// C_GetMechanismList: the emulator's mechanisms, then the profile's vendor codes for them.
+pub fn mechanism_list(slot: CK_SLOT_ID) -> Rv<Vec<CK_MECHANISM_TYPE>> {
+    with_module(|m| {
+        let (_, slot) = slot_by_id(m, slot)?;
+        let mut list: Vec<CK_MECHANISM_TYPE> = slot
+            .lock()
+            .hsm
+            .mechanisms()
+            .iter()
+            .map(|m| m.code())
+            .collect();
+        for (vendor, standard) in slot.profile.mechanism_aliases {
+            if list.contains(standard) {
+                list.push(*vendor);
+            }
+        }
+        Ok(list)
+    })
 }
 
 /// Starts an operation of `kind`'s family: clears a pending output of that family, then runs
 /// `init`.
-pub fn start(
+pub fn start<T>(
     h: CK_SESSION_HANDLE,
     kind: OutKind,
-    init: impl FnOnce(&mut Hsm<OsPlatform>, SessionHandle) -> hsmemu::Result<()>,
-) -> Rv<()> {
+    init: impl FnOnce(&mut Hsm<OsPlatform>, SessionHandle) -> hsmemu::Result<T>,
+) -> Rv<T> {
     with_session(h, |t, s| {
         t.pending
             .retain(|(owner, k), _| *owner != s || k.family() != kind.family());

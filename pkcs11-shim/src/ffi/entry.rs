@@ -239,9 +239,7 @@ pub(crate) unsafe extern "C" fn c_get_mechanism_list(
     count: *mut CK_ULONG,
 ) -> CK_RV {
     guard("C_GetMechanismList", || {
-        let list: Vec<CK_MECHANISM_TYPE> = module::with_slot(slot, |t| {
-            Ok(t.hsm.mechanisms().iter().map(|m| m.code()).collect())
-        })?;
+        let list = module::mechanism_list(slot)?;
         // SAFETY: forwarded caller guarantee.
         unsafe { write_list(out, count, &list) }
     })
@@ -253,7 +251,7 @@ pub(crate) unsafe extern "C" fn c_get_mechanism_info(
     out: *mut CK_MECHANISM_INFO,
 ) -> CK_RV {
     guard("C_GetMechanismInfo", || {
-        module::with_slot(slot, |_| Ok(()))?;
+        let ty = module::standard_code(slot, ty)?;
         let m = hsmemu::mechanisms::MechanismType::from_code(ty).ok_or(CKR_MECHANISM_INVALID)?;
         let i = m.info();
         let value = CK_MECHANISM_INFO {
@@ -591,6 +589,34 @@ pub(crate) unsafe extern "C" fn c_find_objects_final(h: CK_SESSION_HANDLE) -> CK
 
 // ---- Encryption and decryption (§5.8, §5.9) ----
 
+/// Writes `iv` into the `pIv` buffer of the CK_GCM_PARAMS of `m`.
+///
+/// # Safety
+/// `m` must be a valid CK_MECHANISM whose parameter is a CK_GCM_PARAMS with `ulIvLen`
+/// writable bytes at `pIv`.
+unsafe fn write_gcm_iv(m: *const CK_MECHANISM, iv: &[u8]) -> FfiResult<()> {
+    // SAFETY: forwarded caller guarantee.
+    let mechanism = unsafe { m.read_unaligned() };
+    if mechanism.pParameter.is_null()
+        || mechanism.ulParameterLen != size_of::<CK_GCM_PARAMS>() as CK_ULONG
+    {
+        return Err(CKR_MECHANISM_PARAM_INVALID);
+    }
+    // SAFETY: checked non-NULL and of CK_GCM_PARAMS size.
+    let params = unsafe {
+        mechanism
+            .pParameter
+            .cast::<CK_GCM_PARAMS>()
+            .read_unaligned()
+    };
+    if params.pIv.is_null() || params.ulIvLen != iv.len() as CK_ULONG {
+        return Err(CKR_MECHANISM_PARAM_INVALID);
+    }
+    // SAFETY: pIv holds ulIvLen == iv.len() bytes (caller guarantee), distinct from `iv`.
+    unsafe { std::ptr::copy_nonoverlapping(iv.as_ptr(), params.pIv, iv.len()) };
+    Ok(())
+}
+
 pub(crate) unsafe extern "C" fn c_encrypt_init(
     h: CK_SESSION_HANDLE,
     m: *mut CK_MECHANISM,
@@ -598,10 +624,20 @@ pub(crate) unsafe extern "C" fn c_encrypt_init(
 ) -> CK_RV {
     guard("C_EncryptInit", || {
         // SAFETY: the caller passes a valid mechanism.
-        let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
-        module::start(h, OutKind::Encrypt, |hsm, s| {
-            hsm.encrypt_init(s, &m, hsmemu::ObjectHandle(key))
-        })
+        let raw = unsafe { read_mechanism(m) }?;
+        let decoded = module::mechanism(h, raw)?;
+        let iv = module::start(h, OutKind::Encrypt, |hsm, s| {
+            hsm.encrypt_init(s, &decoded, hsmemu::ObjectHandle(key))?;
+            Ok(hsm.generated_iv(s).map(<[u8]>::to_vec))
+        })?;
+        if let Some(iv) = iv {
+            // A profile that generates GCM IVs returns the IV in the caller's CK_GCM_PARAMS
+            // (CloudHSM; reference/cloudhsm-kms.md §1.7). read_mechanism accepted `m` as
+            // CK_GCM_PARAMS with a 12-byte pIv, and the emulator only generates for GCM.
+            // SAFETY: `m` and its parameter were read above; pIv points to ulIvLen bytes.
+            unsafe { write_gcm_iv(m, &iv) }?;
+        }
+        Ok(())
     })
 }
 
@@ -659,7 +695,7 @@ pub(crate) unsafe extern "C" fn c_decrypt_init(
 ) -> CK_RV {
     guard("C_DecryptInit", || {
         // SAFETY: the caller passes a valid mechanism.
-        let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
+        let m = module::mechanism(h, unsafe { read_mechanism(m) }?)?;
         module::start(h, OutKind::Decrypt, |hsm, s| {
             hsm.decrypt_init(s, &m, hsmemu::ObjectHandle(key))
         })
@@ -718,7 +754,7 @@ pub(crate) unsafe extern "C" fn c_decrypt_final(
 pub(crate) unsafe extern "C" fn c_digest_init(h: CK_SESSION_HANDLE, m: *mut CK_MECHANISM) -> CK_RV {
     guard("C_DigestInit", || {
         // SAFETY: the caller passes a valid mechanism.
-        let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
+        let m = module::mechanism(h, unsafe { read_mechanism(m) }?)?;
         module::start(h, OutKind::Digest, |hsm, s| hsm.digest_init(s, &m))
     })
 }
@@ -773,7 +809,7 @@ pub(crate) unsafe extern "C" fn c_sign_init(
 ) -> CK_RV {
     guard("C_SignInit", || {
         // SAFETY: the caller passes a valid mechanism.
-        let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
+        let m = module::mechanism(h, unsafe { read_mechanism(m) }?)?;
         module::start(h, OutKind::Sign, |hsm, s| {
             hsm.sign_init(s, &m, hsmemu::ObjectHandle(key))
         })
@@ -828,7 +864,7 @@ pub(crate) unsafe extern "C" fn c_verify_init(
 ) -> CK_RV {
     guard("C_VerifyInit", || {
         // SAFETY: the caller passes a valid mechanism.
-        let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
+        let m = module::mechanism(h, unsafe { read_mechanism(m) }?)?;
         module::run(h, |hsm, s| {
             hsm.verify_init(s, &m, hsmemu::ObjectHandle(key))
         })
@@ -885,7 +921,10 @@ pub(crate) unsafe extern "C" fn c_generate_key(
     guard("C_GenerateKey", || {
         // SAFETY: the caller passes a valid mechanism and a template of n attributes.
         let (m, template) = unsafe { (read_mechanism(m)?, read_template(t, n)?) };
-        let (m, template) = (module::mechanism(m)?, crate::convert::template(template)?);
+        let (m, template) = (
+            module::mechanism(h, m)?,
+            crate::convert::template(template)?,
+        );
         if out.is_null() {
             return Err(CKR_ARGUMENTS_BAD);
         }
@@ -915,7 +954,7 @@ pub(crate) unsafe extern "C" fn c_generate_key_pair(
                 read_template(priv_t, priv_n)?,
             )
         };
-        let m = module::mechanism(m)?;
+        let m = module::mechanism(h, m)?;
         let (public, private) = (
             crate::convert::template(public)?,
             crate::convert::template(private)?,
@@ -942,7 +981,7 @@ pub(crate) unsafe extern "C" fn c_wrap_key(
 ) -> CK_RV {
     guard("C_WrapKey", || {
         // SAFETY: the caller passes a valid mechanism.
-        let m = module::mechanism(unsafe { read_mechanism(m) }?)?;
+        let m = module::mechanism(h, unsafe { read_mechanism(m) }?)?;
         let input = [wrapping.to_ne_bytes(), key.to_ne_bytes()].concat();
         // SAFETY: the caller passes an output buffer with its length.
         unsafe {
@@ -978,7 +1017,10 @@ pub(crate) unsafe extern "C" fn c_unwrap_key(
                 read_template(t, n)?,
             )
         };
-        let (m, template) = (module::mechanism(m)?, crate::convert::template(template)?);
+        let (m, template) = (
+            module::mechanism(h, m)?,
+            crate::convert::template(template)?,
+        );
         if out.is_null() {
             return Err(CKR_ARGUMENTS_BAD);
         }
@@ -1001,7 +1043,10 @@ pub(crate) unsafe extern "C" fn c_derive_key(
     guard("C_DeriveKey", || {
         // SAFETY: the caller passes a mechanism and a template with their lengths.
         let (m, template) = unsafe { (read_mechanism(m)?, read_template(t, n)?) };
-        let (m, template) = (module::mechanism(m)?, crate::convert::template(template)?);
+        let (m, template) = (
+            module::mechanism(h, m)?,
+            crate::convert::template(template)?,
+        );
         if out.is_null() {
             return Err(CKR_ARGUMENTS_BAD);
         }
