@@ -186,6 +186,15 @@ fn column_name(module: &str) -> String {
     }
 }
 
+/// Where a `--module` argument points: the embedded emulator or a library path.
+fn source(module: &str) -> Source {
+    if module == "embedded" {
+        Source::Embedded
+    } else {
+        Source::Path(module.to_string())
+    }
+}
+
 /// The embedded emulator's configuration: one in-memory token that behaves as `profile`, so
 /// `--profile cloudhsm` runs the emulator's CloudHSM profile (docs/profiles.md).
 fn embedded_config(profile: hsmemu_conformance::profile::Profile) -> String {
@@ -225,11 +234,7 @@ fn run(args: RunArgs) -> Result<bool, String> {
         }
         specs.push(ModuleSpec {
             name: column_name(module),
-            source: if module == "embedded" {
-                Source::Embedded
-            } else {
-                Source::Path(module.clone())
-            },
+            source: source(module),
             token_label: if auto_softhsm {
                 Some("conformance".into())
             } else {
@@ -315,11 +320,7 @@ fn bench(args: BenchArgs) -> Result<bool, String> {
         });
         specs.push(ModuleSpec {
             name: column_name(module),
-            source: if module == "embedded" {
-                Source::Embedded
-            } else {
-                Source::Path(module.clone())
-            },
+            source: source(module),
             token_label: Some(if hsmemu {
                 "bench".into()
             } else {
@@ -368,11 +369,7 @@ fn search(args: SearchArgs) -> Result<bool, String> {
         };
         let spec = ModuleSpec {
             name: column_name(module),
-            source: if module == "embedded" {
-                Source::Embedded
-            } else {
-                Source::Path(module.clone())
-            },
+            source: source(module),
             token_label: auto_softhsm.then(|| "conformance".into()),
             pin: args.pin.clone(),
             so_pin: "12345678".into(),
