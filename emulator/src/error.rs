@@ -36,6 +36,9 @@ pub enum Error {
     EncryptedDataInvalid,
     /// CKR_ENCRYPTED_DATA_LEN_RANGE: the ciphertext has an impossible length.
     EncryptedDataLenRange,
+    /// CKR_FUNCTION_FAILED: the profile's vendor fails this call (CloudHSM: read-only
+    /// sessions).
+    FunctionFailed,
     /// CKR_FUNCTION_NOT_SUPPORTED: the function is not supported (e.g. multi-part CKM_ECDSA).
     FunctionNotSupported,
     /// CKR_KEY_FUNCTION_NOT_PERMITTED: the key's usage attributes (CKA_ENCRYPT, ...) forbid it,
@@ -137,6 +140,7 @@ impl Error {
             Error::DeviceMemory => "the object store is full",
             Error::EncryptedDataInvalid => "ciphertext failed authentication",
             Error::EncryptedDataLenRange => "ciphertext length is out of range",
+            Error::FunctionFailed => "the token's profile does not offer this",
             Error::FunctionNotSupported => "function not supported for this mechanism",
             Error::KeyFunctionNotPermitted => "the key's attributes do not permit this use",
             Error::KeyHandleInvalid => "no such key",

@@ -57,6 +57,8 @@ pub struct Profile {
     pub gcm_iv: GcmIvSource,
     /// Whether AES-GCM runs multi-part (C_EncryptUpdate / C_DecryptUpdate).
     pub gcm_multipart: bool,
+    /// Whether C_OpenSession accepts a session without CKF_RW_SESSION.
+    pub read_only_sessions: bool,
 }
 
 /// PKCS#11 3.0 to the letter.
@@ -67,11 +69,12 @@ pub const GENERIC: Profile = Profile {
     login: LoginFormat::Pin,
     gcm_iv: GcmIvSource::Caller,
     gcm_multipart: true,
+    read_only_sessions: true,
 };
 
 /// AWS CloudHSM, Client SDK 5 (reference/cloudhsm-kms.md §1.2, §1.6, §1.7, §1.9): vendor key-wrap and GCM
-/// codes, fixed CKA_EXTRACTABLE, `user:password` logins, HSM-generated GCM IVs and no
-/// multi-part GCM (C_EncryptUpdate with AES-GCM is CKR_MECHANISM_INVALID, known issue
+/// codes, fixed CKA_EXTRACTABLE, `user:password` logins, HSM-generated GCM IVs, no read-only
+/// sessions and no multi-part GCM (C_EncryptUpdate with AES-GCM is CKR_MECHANISM_INVALID, known issue
 /// ki-pkcs11-8).
 pub const CLOUDHSM: Profile = Profile {
     name: "cloudhsm",
@@ -85,6 +88,9 @@ pub const CLOUDHSM: Profile = Profile {
     login: LoginFormat::UserColonPassword,
     gcm_iv: GcmIvSource::Generated,
     gcm_multipart: false,
+    // SDK 5: C_OpenSession without CKF_RW_SESSION fails with CKR_FUNCTION_FAILED (known
+    // issue ki-pkcs11-13).
+    read_only_sessions: false,
 };
 
 /// SoftHSMv2 2.6 compatibility: RFC 5649 also under CKM_AES_KEY_WRAP_PAD (0x210A), the code

@@ -157,6 +157,7 @@ pub fn rv(e: Error) -> CK_RV {
         Error::DeviceMemory => CKR_DEVICE_MEMORY,
         Error::EncryptedDataInvalid => CKR_ENCRYPTED_DATA_INVALID,
         Error::EncryptedDataLenRange => CKR_ENCRYPTED_DATA_LEN_RANGE,
+        Error::FunctionFailed => CKR_FUNCTION_FAILED,
         Error::FunctionNotSupported => CKR_FUNCTION_NOT_SUPPORTED,
         Error::KeyFunctionNotPermitted => CKR_KEY_FUNCTION_NOT_PERMITTED,
         Error::KeyHandleInvalid => CKR_KEY_HANDLE_INVALID,

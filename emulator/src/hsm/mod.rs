@@ -420,10 +420,14 @@ impl<P: Platform> Hsm<P> {
 
     // ---- Sessions (PKCS#11 3.0 §5.6) ----
 
-    /// C_OpenSession. Read-only sessions are refused while the SO is logged in.
+    /// C_OpenSession. Read-only sessions are refused while the SO is logged in, and always under
+    /// a profile without them (CloudHSM: CKR_FUNCTION_FAILED).
     pub fn open_session(&mut self, rw: bool) -> Result<SessionHandle> {
         if self.token.label().is_none() {
             return Err(Error::TokenNotRecognized);
+        }
+        if !rw && !self.profile().read_only_sessions {
+            return Err(Error::FunctionFailed);
         }
         if !rw && self.token.login_state() == LoginState::SecurityOfficer {
             return Err(Error::SessionReadWriteSoExists);

@@ -132,3 +132,12 @@ fn cloudhsm_gcm_is_single_part_only() {
     generic.encrypt_init(g, &gcm(7), key).unwrap();
     assert!(generic.encrypt_update(g, b"part").is_ok());
 }
+
+#[test]
+fn cloudhsm_has_no_read_only_sessions() {
+    let (mut cloudhsm, _) = token(&CLOUDHSM);
+    assert_eq!(cloudhsm.open_session(false), Err(Error::FunctionFailed));
+    assert!(cloudhsm.open_session(true).is_ok());
+    let mut generic = hsm();
+    assert!(generic.open_session(false).is_ok());
+}
