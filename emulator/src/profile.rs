@@ -35,8 +35,8 @@ pub enum LoginFormat {
 pub enum GcmIvSource {
     /// The caller's `CK_GCM_PARAMS.pIv` (PKCS#11 3.0 §2.15.4 leaves the choice open).
     Caller,
-    /// The HSM: the caller passes 12 zero bytes and C_EncryptInit writes the generated IV into
-    /// `pIv`; a non-zero IV is CKR_MECHANISM_PARAM_INVALID (CloudHSM, FIPS SP 800-38D §8.2.2;
+    /// The HSM: the caller passes 12 zero bytes and C_EncryptInit (or C_WrapKey) writes the
+    /// generated IV into `pIv`; a non-zero IV is CKR_MECHANISM_PARAM_INVALID (CloudHSM, FIPS SP 800-38D §8.2.2;
     /// reference/cloudhsm-kms.md §1.7).
     Generated,
 }

@@ -77,4 +77,7 @@ pub(crate) struct Session {
     /// The session objects this session created (destroyed when it closes). May hold handles
     /// already destroyed; handles are never reused.
     pub(crate) objects: BTreeSet<ObjectHandle>,
+    /// The IV the token chose for this session's last AES-GCM C_WrapKey, under a profile that
+    /// generates GCM IVs.
+    pub(crate) wrap_iv: Option<Vec<u8>>,
 }

@@ -505,6 +505,12 @@ pub fn mechanism(h: CK_SESSION_HANDLE, mut raw: RawMechanism) -> Rv<Mechanism> {
     convert::mechanism(raw)
 }
 
+/// The IV the token chose for session `h`'s last AES-GCM C_WrapKey (profiles that generate
+/// GCM IVs).
+pub fn generated_wrap_iv(h: CK_SESSION_HANDLE) -> Rv<Option<Vec<u8>>> {
+    with_session(h, |t, s| Ok(t.hsm.generated_wrap_iv(s).map(<[u8]>::to_vec)))
+}
+
 /// The standard code that `code` stands for on the token in `slot` (C_GetMechanismInfo).
 pub fn standard_code(slot: CK_SLOT_ID, code: CK_MECHANISM_TYPE) -> Rv<CK_MECHANISM_TYPE> {
     with_module(|m| Ok(slot_by_id(m, slot)?.1.profile.standard_code(code)))

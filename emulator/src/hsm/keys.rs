@@ -12,8 +12,10 @@ use crate::mechanisms::{
 use crate::object::{ObjectHandle, SessionHandle};
 use crate::platform::Platform;
 use crate::policy::{self, Origin};
+use crate::profile::GcmIvSource;
 use crate::secret::SecretBytes;
 use alloc::vec::Vec;
+use rand_core::Rng as _;
 
 /// The CK_ULONG value of `ty` in a template.
 fn template_ulong(template: &[Attribute], ty: A) -> Result<Option<u64>> {
@@ -203,12 +205,32 @@ impl<P: Platform> Hsm<P> {
             _ => return Err(Error::KeyNotWrappable),
         };
         let kek = kek_value.expose();
+        self.session_mut(session)?.wrap_iv = None;
         match mechanism {
             Mechanism::AesKeyWrap => aes_kw::wrap(&self.provider, kek, data.expose()),
             Mechanism::AesKeyWrapKwp => aes_kwp::wrap(&self.provider, kek, data.expose()),
+            Mechanism::AesGcm(params) if self.profile().gcm_iv == GcmIvSource::Generated => {
+                // As for encryption: a zero IV in, the token's choice out (see
+                // `generated_wrap_iv`).
+                if params.iv.len() != 12 || params.iv.iter().any(|b| *b != 0) {
+                    return Err(Error::MechanismParamInvalid);
+                }
+                let mut params = params.clone();
+                self.platform.rng().fill_bytes(&mut params.iv);
+                let blob = aes_gcm::wrap(&self.provider, kek, &params, data.expose())?;
+                self.session_mut(session)?.wrap_iv = Some(params.iv);
+                Ok(blob)
+            }
             Mechanism::AesGcm(params) => aes_gcm::wrap(&self.provider, kek, params, data.expose()),
             _ => Err(Error::MechanismInvalid),
         }
+    }
+
+    /// The IV the token chose for the session's last AES-GCM C_WrapKey, under a profile with
+    /// [`GcmIvSource::Generated`]; `None` otherwise. The C boundary writes it into the caller's
+    /// `CK_GCM_PARAMS.pIv`.
+    pub fn generated_wrap_iv(&self, session: SessionHandle) -> Option<&[u8]> {
+        self.session(session).ok()?.wrap_iv.as_deref()
     }
 
     /// C_UnwrapKey: the inverse of [`Hsm::wrap_key`]. The unwrapping key's CKA_UNWRAP_TEMPLATE is

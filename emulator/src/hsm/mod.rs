@@ -440,6 +440,7 @@ impl<P: Platform> Hsm<P> {
                 rw,
                 ops: Default::default(),
                 objects: Default::default(),
+                wrap_iv: None,
             }),
         );
         Ok(handle)

@@ -2,7 +2,7 @@
 //! behaviour it replaces.
 
 use crate::common::*;
-use hsmemu::attributes::{Attribute, AttributeType as A};
+use hsmemu::attributes::{Attribute, AttributeType as A, KeyType, ObjectClass};
 use hsmemu::mechanisms::Mechanism;
 use hsmemu::mechanisms::aes_gcm::GcmParams;
 use hsmemu::platform::virt::VirtPlatform;
@@ -140,4 +140,54 @@ fn cloudhsm_has_no_read_only_sessions() {
     assert!(cloudhsm.open_session(true).is_ok());
     let mut generic = hsm();
     assert!(generic.open_session(false).is_ok());
+}
+
+#[test]
+fn cloudhsm_chooses_gcm_wrapping_ivs_too() {
+    let (mut hsm, s) = token(&CLOUDHSM);
+    let kek = aes_key(&mut hsm, s, 32, &[]);
+    let target = aes_key(&mut hsm, s, 32, &[t(A::Extractable, true)]);
+    assert_eq!(
+        hsm.wrap_key(s, &gcm(9), kek, target),
+        Err(Error::MechanismParamInvalid)
+    );
+    let blob = hsm.wrap_key(s, &zero_iv_gcm(), kek, target).unwrap();
+    let iv = hsm.generated_wrap_iv(s).unwrap().to_vec();
+    assert_ne!(iv, [0; 12]);
+    let blob_again = hsm.wrap_key(s, &zero_iv_gcm(), kek, target).unwrap();
+    assert_ne!(blob, blob_again, "a fresh IV per wrap");
+    // A KW wrap clears the reported IV.
+    hsm.wrap_key(s, &Mechanism::AesKeyWrap, kek, target)
+        .unwrap();
+    assert_eq!(hsm.generated_wrap_iv(s), None);
+    let template = [
+        Attribute::class(ObjectClass::SecretKey),
+        Attribute::key_type(KeyType::Aes),
+    ];
+    let with_iv = Mechanism::AesGcm(GcmParams {
+        iv,
+        aad: b"aad".to_vec(),
+        tag_bits: 128,
+    });
+    let restored = hsm.unwrap_key(s, &with_iv, kek, &blob, &template).unwrap();
+    let sealed = encrypt_with_zero_iv(&mut hsm, s, target);
+    hsm.decrypt_init(s, &sealed.0, restored).unwrap();
+    assert_eq!(hsm.decrypt(s, &sealed.1).unwrap(), b"same key");
+}
+
+/// Encrypts under the CloudHSM profile: the mechanism to decrypt with, and the ciphertext.
+fn encrypt_with_zero_iv(
+    hsm: &mut Hsm<VirtPlatform>,
+    s: SessionHandle,
+    key: hsmemu::ObjectHandle,
+) -> (Mechanism, Vec<u8>) {
+    hsm.encrypt_init(s, &zero_iv_gcm(), key).unwrap();
+    let iv = hsm.generated_iv(s).unwrap().to_vec();
+    let sealed = hsm.encrypt(s, b"same key").unwrap();
+    let m = Mechanism::AesGcm(GcmParams {
+        iv,
+        aad: b"aad".to_vec(),
+        tag_bits: 128,
+    });
+    (m, sealed)
 }

@@ -981,19 +981,27 @@ pub(crate) unsafe extern "C" fn c_wrap_key(
 ) -> CK_RV {
     guard("C_WrapKey", || {
         // SAFETY: the caller passes a valid mechanism.
-        let m = module::mechanism(h, unsafe { read_mechanism(m) }?)?;
+        let decoded = module::mechanism(h, unsafe { read_mechanism(m) }?)?;
         let input = [wrapping.to_ne_bytes(), key.to_ne_bytes()].concat();
         // SAFETY: the caller passes an output buffer with its length.
         unsafe {
             deliver(h, OutKind::Wrap, &input, out, out_len, |hsm, s| {
                 hsm.wrap_key(
                     s,
-                    &m,
+                    &decoded,
                     hsmemu::ObjectHandle(wrapping),
                     hsmemu::ObjectHandle(key),
                 )
             })
+        }?;
+        if matches!(decoded, hsmemu::mechanisms::Mechanism::AesGcm(_))
+            && let Some(iv) = module::generated_wrap_iv(h)?
+        {
+            // As in C_EncryptInit: the profile's token chose the IV.
+            // SAFETY: `m` was read above as CK_GCM_PARAMS; pIv points to ulIvLen bytes.
+            unsafe { write_gcm_iv(m, &iv) }?;
         }
+        Ok(())
     })
 }
 
