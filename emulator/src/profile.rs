@@ -1,13 +1,14 @@
 //! Vendor profiles: the behaviour PKCS#11 implementations disagree on, as data.
 //!
 //! A [`Profile`] is chosen per token ([`crate::token::TokenConfig::profile`]) and read by the
-//! code that owns each rule: [`crate::policy`] (CKA_EXTRACTABLE mutability), the token (login
-//! format) and the AES-GCM operations (IV source, multi-part support). Mechanism codes are the
-//! C boundary's business; the profile only lists the vendor codes that stand for standard ones.
+//! code that owns each rule: [`crate::policy`] (CKA_EXTRACTABLE mutability), the HSM's login and
+//! session functions (PIN format, read-only sessions) and the AES-GCM operations and wrapping
+//! (IV source, multi-part support). Mechanism codes are the C boundary's business; the profile
+//! only lists the vendor codes that stand for standard ones.
 //!
 //! Invariant: [`GENERIC`] is PKCS#11 3.0 to the letter, and no profile ever loosens a rule of
 //! the attribute policy; a profile can only remove freedoms (fix CKA_EXTRACTABLE, refuse caller
-//! IVs, refuse multi-part GCM) or change encodings (codes, PIN format).
+//! IVs, multi-part GCM or read-only sessions) or change encodings (codes, PIN format).
 
 /// How CKA_EXTRACTABLE may change after creation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
