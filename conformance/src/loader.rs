@@ -141,6 +141,18 @@ impl Mech {
         }
     }
 
+    /// The same mechanism with `iv` as its GCM IV (other mechanisms unchanged).
+    fn gcm_iv(&self, iv: Vec<u8>) -> Mech {
+        match self {
+            Mech::Gcm { aad, tag_bits, .. } => Mech::Gcm {
+                iv,
+                aad: aad.clone(),
+                tag_bits: *tag_bits,
+            },
+            other => other.clone(),
+        }
+    }
+
     /// Calls `f` with a CK_MECHANISM whose parameter storage lives for the call; the code is
     /// translated through a profile's `aliases` (standard code, the module's code).
     fn with<T>(
@@ -359,15 +371,10 @@ impl Module {
     /// Runs an encrypt-direction call (C_EncryptInit, C_WrapKey) with `m`, under
     /// [`Module::set_generated_gcm_ivs`] if set.
     fn call_out(&self, m: &Mech, f: impl FnOnce(*mut CK_MECHANISM) -> CK_RV) -> CK_RV {
-        let (Some(ivs), Mech::Gcm { iv, aad, tag_bits }) = (&self.gcm_ivs, m) else {
+        let (Some(ivs), Mech::Gcm { iv, .. }) = (&self.gcm_ivs, m) else {
             return m.with(&self.aliases, f);
         };
-        let zero = Mech::Gcm {
-            iv: vec![0; iv.len()],
-            aad: aad.clone(),
-            tag_bits: *tag_bits,
-        };
-        let (rv, chosen) = zero.with_iv(&self.aliases, f);
+        let (rv, chosen) = m.gcm_iv(vec![0; iv.len()]).with_iv(&self.aliases, f);
         if let (CKR_OK, Some(chosen)) = (rv, chosen) {
             ivs.lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -379,7 +386,7 @@ impl Module {
     /// Runs a decrypt-direction call (C_DecryptInit, C_UnwrapKey) with `m`, substituting the
     /// IV a generating module chose for the scenario's IV.
     fn call_in(&self, m: &Mech, f: impl FnOnce(*mut CK_MECHANISM) -> CK_RV) -> CK_RV {
-        let (Some(ivs), Mech::Gcm { iv, aad, tag_bits }) = (&self.gcm_ivs, m) else {
+        let (Some(ivs), Mech::Gcm { iv, .. }) = (&self.gcm_ivs, m) else {
             return m.with(&self.aliases, f);
         };
         let chosen = ivs
@@ -388,12 +395,7 @@ impl Module {
             .get(iv)
             .cloned();
         match chosen {
-            Some(iv) => Mech::Gcm {
-                iv,
-                aad: aad.clone(),
-                tag_bits: *tag_bits,
-            }
-            .with(&self.aliases, f),
+            Some(iv) => m.gcm_iv(iv).with(&self.aliases, f),
             None => m.with(&self.aliases, f),
         }
     }

@@ -137,15 +137,14 @@ impl<P: Platform> Hsm<P> {
         let value = self.key_material(key)?;
         let op = match mechanism {
             Mechanism::AesGcm(params) => {
-                let mut params = params.clone();
-                if dir == Direction::Encrypt && self.profile().gcm_iv == GcmIvSource::Generated {
-                    // The caller passes 12 zero bytes; the HSM chooses the IV (SP 800-38D
-                    // §8.2.2), and C_EncryptInit hands it back (see `generated_iv`).
-                    if params.iv.len() != 12 || params.iv.iter().any(|b| *b != 0) {
-                        return Err(Error::MechanismParamInvalid);
-                    }
-                    self.platform.rng().fill_bytes(&mut params.iv);
-                }
+                // Under a generating profile, C_EncryptInit hands the IV back (`generated_iv`).
+                let params = if dir == Direction::Encrypt
+                    && self.profile().gcm_iv == GcmIvSource::Generated
+                {
+                    params.with_generated_iv(self.platform.rng())?
+                } else {
+                    params.clone()
+                };
                 CipherOp::Gcm(aes_gcm::GcmOperation::new(
                     value,
                     params,

@@ -15,7 +15,6 @@ use crate::policy::{self, Origin};
 use crate::profile::GcmIvSource;
 use crate::secret::SecretBytes;
 use alloc::vec::Vec;
-use rand_core::Rng as _;
 
 /// The CK_ULONG value of `ty` in a template.
 fn template_ulong(template: &[Attribute], ty: A) -> Result<Option<u64>> {
@@ -210,13 +209,8 @@ impl<P: Platform> Hsm<P> {
             Mechanism::AesKeyWrap => aes_kw::wrap(&self.provider, kek, data.expose()),
             Mechanism::AesKeyWrapKwp => aes_kwp::wrap(&self.provider, kek, data.expose()),
             Mechanism::AesGcm(params) if self.profile().gcm_iv == GcmIvSource::Generated => {
-                // As for encryption: a zero IV in, the token's choice out (see
-                // `generated_wrap_iv`).
-                if params.iv.len() != 12 || params.iv.iter().any(|b| *b != 0) {
-                    return Err(Error::MechanismParamInvalid);
-                }
-                let mut params = params.clone();
-                self.platform.rng().fill_bytes(&mut params.iv);
+                // As for encryption; C_WrapKey hands the IV back (`generated_wrap_iv`).
+                let params = params.with_generated_iv(self.platform.rng())?;
                 let blob = aes_gcm::wrap(&self.provider, kek, &params, data.expose())?;
                 self.session_mut(session)?.wrap_iv = Some(params.iv);
                 Ok(blob)

@@ -32,6 +32,18 @@ pub struct GcmParams {
 }
 
 impl GcmParams {
+    /// These parameters with an IV the token chooses, for profiles that refuse caller IVs
+    /// (`profile::GcmIvSource::Generated`; SP 800-38D §8.2.2): the caller must pass 12 zero
+    /// bytes, else CKR_MECHANISM_PARAM_INVALID.
+    pub fn with_generated_iv(&self, rng: &mut impl rand_core::CryptoRng) -> Result<Self> {
+        if self.iv.len() != 12 || self.iv.iter().any(|b| *b != 0) {
+            return Err(Error::MechanismParamInvalid);
+        }
+        let mut params = self.clone();
+        rng.fill_bytes(&mut params.iv);
+        Ok(params)
+    }
+
     /// The IV as an array and the tag length in bytes, or CKR_MECHANISM_PARAM_INVALID.
     fn validate(&self) -> Result<([u8; 12], usize)> {
         let iv: [u8; 12] = self
